@@ -1,0 +1,36 @@
+"""A LayerLoom project: a name, a graph, an optional training section, and keys we do not know yet.
+
+Reading and writing the file format lives in `project_io`; this module is the in-memory object.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_engine.graph import Graph
+
+DEFAULT_NAME = "Untitled"
+
+
+@dataclass
+class Project:
+    name: str = DEFAULT_NAME
+    graph: Graph = field(default_factory=Graph)
+    training: dict[str, Any] | None = None  # None: the file had no training section (defaults apply)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, written back on save
+
+    def copy(self) -> Project:
+        return Project(self.name, self.graph.copy(), copy.deepcopy(self.training), copy.deepcopy(self.extra))
+
+
+def class_name_for(project_name: str) -> str:
+    """The generated class's name: the project name in CamelCase, ASCII letters and digits only
+    ("LeNet-5" -> "LeNet5", "my cool net" -> "MyCoolNet")."""
+    words = re.findall(r"[A-Za-z0-9]+", project_name if isinstance(project_name, str) else "")
+    name = "".join(w[:1].upper() + w[1:] for w in words)[:60]
+    if not name or not name[0].isalpha():
+        name = "Model" + name
+    return name

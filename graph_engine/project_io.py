@@ -1,0 +1,245 @@
+"""Reading and writing project files (format_version 1, see DESIGN.md section 2).
+
+Loading is strict about the file's structure (it must be our JSON, with nodes and edges of the right types)
+and lenient about meaning: unknown ops, bad params, bad ids and dangling edges load, so the app can show them
+and `check` reports each on its node. A file written by a newer LayerLoom is refused without being touched.
+Older versions pass through `MIGRATIONS`, pure functions from one version's dict to the next.
+
+Saving is atomic: the JSON goes to a temporary file in the same folder, is flushed to disk, and replaces the
+old file in one rename, so a full disk or a crash never leaves a half-written project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graph_engine.errors import GraphEditError, NewerFormatError, NotAProjectError, ProjectError
+from graph_engine.graph import Edge, Graph, Node
+from graph_engine.project import DEFAULT_NAME, Project
+
+FORMAT = "layerloom"
+FORMAT_VERSION = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NODES = 20_000
+MAX_EDGES = 100_000
+NODE_KEYS = ("id", "op", "params", "pos")
+EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
+
+# MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict. Each is a pure function named
+# migrate_vN_to_vN1; add one (and bump FORMAT_VERSION) whenever the format changes.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+# ---- reading --------------------------------------------------------------------------------------------
+
+
+def load_project(source: str | os.PathLike | dict) -> Project:
+    """Load a project from a path or from an already-parsed dict. Raises ProjectError subclasses only."""
+    if isinstance(source, dict):
+        return parse_project(source)
+    return parse_project(read_json(Path(source)))
+
+
+def read_json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NotAProjectError(f"{path.name} is {size // 2**20} MiB, too large to be a LayerLoom project")
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise NotAProjectError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise NotAProjectError(f"{path} is a folder, not a project file") from None
+    except UnicodeDecodeError:
+        raise NotAProjectError(f"{path.name} is not a text file", hint="a project is a UTF-8 JSON file") from None
+    except OSError as exc:
+        raise NotAProjectError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotAProjectError(f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                               hint="a LayerLoom project is a .layerloom.json file") from None
+    except RecursionError:
+        raise NotAProjectError(f"{path.name} is nested too deeply to be a LayerLoom project") from None
+
+
+def parse_project(data: Any) -> Project:
+    """Turn a parsed JSON document into a Project (see the module docstring for what is checked)."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise NotAProjectError("this is not a LayerLoom project", field="format",
+                               hint='a project file starts with "format": "layerloom"')
+    data = migrate(data)
+    name = data.get("name", DEFAULT_NAME)
+    if not isinstance(name, str):
+        raise ProjectError("the project name must be text", field="name")
+    graph_data = data.get("graph", {})
+    if not isinstance(graph_data, dict):
+        raise ProjectError("graph must be an object with nodes and edges", field="graph")
+    training = data.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise ProjectError("training must be an object", field="training")
+    extra = {k: v for k, v in data.items() if k not in ("format", "format_version", "name", "graph", "training")}
+    return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra)
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    version = data.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise NotAProjectError("format_version must be a whole number", field="format_version")
+    if version > FORMAT_VERSION:
+        raise NewerFormatError(
+            f"this project was saved by a newer LayerLoom (format_version {version}; this one reads up to "
+            f"{FORMAT_VERSION})", field="format_version", hint="update LayerLoom to open it; the file was not changed")
+    if version < 1:
+        raise NotAProjectError(f"unknown format_version {version}", field="format_version")
+    while version < FORMAT_VERSION:
+        data = MIGRATIONS[version](dict(data))
+        version += 1
+        data["format_version"] = version
+    return data
+
+
+def parse_graph(data: dict[str, Any]) -> Graph:
+    nodes = data.get("nodes", [])
+    edges = data.get("edges", [])
+    if not isinstance(nodes, list):
+        raise ProjectError("graph.nodes must be a list", field="graph.nodes")
+    if not isinstance(edges, list):
+        raise ProjectError("graph.edges must be a list", field="graph.edges")
+    if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
+        raise ProjectError(f"the graph is too large ({len(nodes)} nodes, {len(edges)} edges; at most "
+                           f"{MAX_NODES} and {MAX_EDGES})", field="graph")
+    graph = Graph()
+    for i, item in enumerate(nodes):
+        node = _parse_node(item, i)
+        try:
+            graph.add_node(node, check_id=False)
+        except GraphEditError as exc:
+            raise ProjectError(exc.message, node_id=node.id, field="id", hint="every node needs its own id") from None
+    for i, item in enumerate(edges):
+        graph.add_edge_unchecked(_parse_edge(item, i))
+    return graph
+
+
+def _parse_node(item: Any, index: int) -> Node:
+    where = f"graph.nodes[{index}]"
+    if not isinstance(item, dict):
+        raise ProjectError(f"{where} must be an object", field=where)
+    node_id = item.get("id")
+    if not isinstance(node_id, str):
+        raise ProjectError(f"{where} needs an id that is text", field=f"{where}.id")
+    op = item.get("op")
+    if not isinstance(op, str):
+        raise ProjectError("the node needs an op that is text (a layer name such as \"Linear\")",
+                           node_id=node_id, field="op")
+    params = item.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ProjectError("params must be an object of name: value pairs", node_id=node_id, field="params")
+    pos = item.get("pos")
+    if pos is not None:
+        if (not isinstance(pos, list) or len(pos) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)
+                or not all(abs(v) < 1e9 for v in pos)):
+            raise ProjectError("pos must be a list of two numbers", node_id=node_id, field="pos")
+        pos = (float(pos[0]), float(pos[1]))
+    extra = {k: v for k, v in item.items() if k not in NODE_KEYS}
+    return Node(node_id, op, params, pos, extra)
+
+
+def _parse_edge(item: Any, index: int) -> Edge:
+    where = f"graph.edges[{index}]"
+    if not isinstance(item, dict):
+        raise ProjectError(f"{where} must be an object with src and dst", field=where)
+    src, dst = item.get("src"), item.get("dst")
+    if not isinstance(src, str) or not isinstance(dst, str):
+        raise ProjectError(f"{where} needs src and dst node ids (text)", field=where)
+    ports = []
+    for key in ("src_port", "dst_port"):
+        port = item.get(key, 0)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 1024:
+            raise ProjectError(f"{key} must be a whole number from 0 to 1023, not {port!r:.40}", node_id=dst,
+                               field=f"{where}.{key}")
+        ports.append(port)
+    return Edge(src, dst, ports[0], ports[1])
+
+
+# ---- writing --------------------------------------------------------------------------------------------
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": project.name,
+                            "graph": graph_to_dict(project.graph)}
+    if project.training is not None:
+        data["training"] = project.training
+    for key, value in project.extra.items():
+        data.setdefault(key, value)
+    return data
+
+
+def graph_to_dict(graph: Graph) -> dict[str, Any]:
+    return {"nodes": [node_to_dict(n) for n in graph], "edges": [edge_to_dict(e) for e in graph.edges]}
+
+
+def node_to_dict(node: Node) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": node.id, "op": node.op}
+    if node.params:
+        item["params"] = node.params
+    if node.pos is not None:
+        item["pos"] = [round(node.pos[0], 2), round(node.pos[1], 2)]
+    for key, value in node.extra.items():
+        item.setdefault(key, value)
+    return item
+
+
+def edge_to_dict(edge: Edge) -> dict[str, Any]:
+    item: dict[str, Any] = {"src": edge.src, "dst": edge.dst}
+    if edge.src_port or edge.dst_port:
+        item["src_port"] = edge.src_port
+        item["dst_port"] = edge.dst_port
+    return item
+
+
+def project_to_json(project: Project) -> str:
+    return json.dumps(project_to_dict(project), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_project(project: Project, path: str | os.PathLike) -> None:
+    """Write the project atomically; on any failure the previous file is left as it was."""
+    atomic_write_text(Path(path), project_to_json(project))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ProjectError(f"cannot save {path}: {exc.strerror or exc}", hint="choose a folder you can write to") from None
+    try:
+        # mkstemp creates the file private (0600); give the project the permissions a normal save would.
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ProjectError(f"cannot save {path}: {exc.strerror or exc}",
+                           hint="the previous version of the file was left unchanged") from None
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

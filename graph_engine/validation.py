@@ -1,0 +1,439 @@
+"""Checking a graph: structure with networkx, then shape inference in topological order.
+
+The result is a list of `Diagnostic`s, each attributed to the node (and edge or field) that causes it, plus
+for every node its resolved params, the types of its inputs and outputs, its parameter count and FLOPs.
+
+Cost model. `Checker` is incremental: it listens to the graph's events and, on the next `check()`, re-infers
+only the nodes downstream of what changed; everything else comes from its cache. Structural analysis
+(networkx: cycles, topological order, reachability) is redone only after an edit that changes structure
+(nodes or edges added, removed or renamed), never after a param edit or a move. Shape rules are analytic,
+so a full check of a 1000-node graph takes milliseconds (see benchmarks/bench_check.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from graph_engine.catalog import closest_op, get_spec
+from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType
+from graph_engine.graph import Edge, Graph, Node
+from graph_engine.identifiers import id_problem, suggest_id
+from graph_engine.params import resolve_params
+
+ERROR = "error"
+WARNING = "warning"
+
+# Refused before anything is allocated: a layer whose weights alone would need more than 4 GiB (float32), or
+# a tensor of more than 2^28 elements (1 GiB) per sample.
+MAX_PARAMS_PER_NODE = 1 << 30
+MAX_ELEMENTS_PER_SAMPLE = 1 << 28
+BYTES_PER_ELEMENT = 4
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str  # ERROR or WARNING
+    node_id: str | None  # None for whole-graph problems (no Input, no Output)
+    message: str
+    hint: str = ""
+    field: str | None = None  # the param or key at fault
+    edge: Edge | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.node_id}: " if self.node_id is not None else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.severity}: {where}{self.message}{hint}"
+
+
+@dataclass
+class NodeInfo:
+    """What checking learned about one node. `outputs` is None when it could not be inferred."""
+
+    inputs: tuple[TensorType | None, ...] = ()
+    outputs: tuple[TensorType, ...] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    param_count: int = 0
+    flops: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def output(self, port: int = 0) -> TensorType | None:
+        if self.outputs is None or not 0 <= port < len(self.outputs):
+            return None
+        return self.outputs[port]
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    nodes: dict[str, NodeInfo]
+    order: list[str]  # topological order of the nodes that have one (all of them when acyclic)
+    live: frozenset[str] = frozenset()  # nodes on some path from an Input to an Output (what code keeps)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == ERROR for d in self.diagnostics)
+
+    def for_node(self, node_id: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.node_id == node_id]
+
+    def shape(self, node_id: str, port: int = 0) -> TensorType | None:
+        info = self.nodes.get(node_id)
+        return info.output(port) if info else None
+
+    @property
+    def total_params(self) -> int:
+        return sum(self.nodes[n].param_count for n in self.live if n in self.nodes)
+
+    @property
+    def total_flops(self) -> int:
+        return sum(self.nodes[n].flops for n in self.live if n in self.nodes)
+
+
+def check(graph_or_project) -> CheckResult:
+    """Check a graph (or a project's graph) from scratch."""
+    graph = getattr(graph_or_project, "graph", graph_or_project)
+    return Checker(graph).check()
+
+
+class Checker:
+    """Incremental checking of one live graph (the app keeps one per document)."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self._infos: dict[str, NodeInfo] = {}
+        self._dirty: set[str] = set(graph.nodes)
+        self._structure: _Structure | None = None
+        self.recomputed = 0  # nodes re-inferred by the last check(): lets tests prove incrementality
+        graph.node_added.sub(self._on_node_added)
+        graph.node_removed.sub(self._on_node_removed)
+        graph.edge_added.sub(self._on_edge)
+        graph.edge_removed.sub(self._on_edge)
+        graph.node_changed.sub(self._on_params)
+        graph.node_renamed.sub(self._on_renamed)
+
+    def close(self) -> None:
+        """Stop listening to the graph."""
+        g = self.graph
+        g.node_added.unsub(self._on_node_added)
+        g.node_removed.unsub(self._on_node_removed)
+        g.edge_added.unsub(self._on_edge)
+        g.edge_removed.unsub(self._on_edge)
+        g.node_changed.unsub(self._on_params)
+        g.node_renamed.unsub(self._on_renamed)
+
+    # ---- change tracking ---------------------------------------------------------------------------------
+
+    def _on_node_added(self, node: Node, index: int) -> None:
+        self._structure = None
+        self._dirty.add(node.id)
+
+    def _on_node_removed(self, node: Node, index: int) -> None:
+        self._structure = None
+        self._infos.pop(node.id, None)
+        self._dirty.discard(node.id)
+
+    def _on_edge(self, edge: Edge) -> None:
+        self._structure = None
+        self._dirty.add(edge.dst)
+
+    def _on_params(self, node_id: str) -> None:
+        self._dirty.add(node_id)
+
+    def _on_renamed(self, old: str, new: str) -> None:
+        self._structure = None
+        self._infos.pop(old, None)
+        self._dirty.discard(old)
+        self._dirty.add(new)
+
+    # ---- checking ----------------------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        if self._structure is None:
+            self._structure = _analyse_structure(self.graph)
+        structure = self._structure
+        todo = self._downstream(self._dirty)
+        self._dirty = set()
+        self.recomputed = 0
+        for node_id in structure.order:
+            if node_id in todo:
+                self._infos[node_id] = self._infer(self.graph.node(node_id), structure)
+                self.recomputed += 1
+        for node_id in structure.in_cycle:  # no order: report their params, infer nothing
+            if node_id in todo or node_id not in self._infos:
+                self._infos[node_id] = self._infer(self.graph.node(node_id), structure, skip_shapes=True)
+                self.recomputed += 1
+        diagnostics = list(structure.diagnostics)
+        for node_id in self.graph.nodes:
+            info = self._infos.get(node_id)
+            if info is not None:
+                diagnostics.extend(info.diagnostics)
+        return CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
+
+    def _downstream(self, seeds: Iterable[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = [s for s in seeds if s in self.graph]
+        while stack:
+            node_id = stack.pop()
+            if node_id in seen:
+                continue
+            seen.add(node_id)
+            stack.extend(e.dst for e in self.graph.out_edges(node_id) if e.dst in self.graph)
+        return seen
+
+    def _infer(self, node: Node, structure: _Structure, skip_shapes: bool = False) -> NodeInfo:
+        spec = get_spec(node.op)
+        info = NodeInfo()
+        if spec is None:
+            return info  # reported structurally
+        inputs = None if skip_shapes or node.id in structure.bad_inputs else self._input_types(node, spec)
+        if inputs is not None:
+            info.inputs = tuple(inputs)
+            dtype_problem = _dtype_problem(spec, inputs)
+            if dtype_problem:
+                info.diagnostics.append(Diagnostic(ERROR, node.id, *dtype_problem))
+                inputs = None
+        resolution = resolve_params(spec, node.params, inputs)
+        info.params = resolution.values
+        for problem in resolution.problems:
+            info.diagnostics.append(Diagnostic(ERROR, node.id, problem.message, problem.hint, problem.field))
+        if inputs is None or any(v is None and not spec.param(k).nullable for k, v in resolution.values.items()):
+            return info
+        try:
+            outputs = tuple(spec.shape_rule(inputs, resolution.values))
+        except ShapeError as exc:
+            info.diagnostics.append(Diagnostic(ERROR, node.id, exc.message, exc.hint, exc.param))
+            return info
+        info.param_count = spec.param_count(inputs, resolution.values)
+        info.flops = spec.flops(inputs, outputs, resolution.values)
+        size_problem = _size_problem(spec, info.param_count, outputs)
+        if size_problem:
+            info.diagnostics.append(Diagnostic(ERROR, node.id, *size_problem))
+            return info
+        info.outputs = outputs
+        return info
+
+    def _input_types(self, node: Node, spec: LayerSpec) -> list[TensorType] | None:
+        edges = sorted(self.graph.in_edges(node.id), key=lambda e: e.dst_port)
+        count = spec.input_port_count(len(edges))
+        types: list[TensorType | None] = [None] * count
+        for edge in edges:
+            src_info = self._infos.get(edge.src)
+            t = src_info.output(edge.src_port) if src_info else None
+            if t is None:
+                return None  # upstream problem, reported there
+            types[edge.dst_port] = t
+        for i, t in enumerate(types):
+            if t is None:
+                if i == 0 or spec.variadic:
+                    return None
+                types[i] = types[0]  # an unconnected optional input receives input 0 (self-attention)
+        return types  # type: ignore[return-value]
+
+
+def _dtype_problem(spec: LayerSpec, inputs: list[TensorType]) -> tuple[str, str] | None:
+    if spec.input_dtypes is None:
+        return None
+    for t in inputs:
+        if t.dtype not in spec.input_dtypes:
+            if t.dtype == "int64":
+                return (f"{spec.op} needs float values, but its input holds int64 token ids",
+                        "put an Embedding in front to turn ids into vectors")
+            return (f"{spec.op} needs {' or '.join(spec.input_dtypes)} input, but gets {t.dtype}",
+                    "an Embedding takes int64 token ids" if spec.input_dtypes == ("int64",) else "")
+    return None
+
+
+def _size_problem(spec: LayerSpec, param_count: int, outputs: tuple[TensorType, ...]) -> tuple[str, str] | None:
+    if param_count > MAX_PARAMS_PER_NODE:
+        return (f"{spec.op} would have {param_count:,} parameters ({_bytes(param_count)} of weights)",
+                "use smaller sizes; LayerLoom refuses layers over 4 GiB before allocating anything")
+    for t in outputs:
+        if t.numel > MAX_ELEMENTS_PER_SAMPLE:
+            return (f"{spec.op} would output {t} = {t.numel:,} values per sample ({_bytes(t.numel)})",
+                    "reduce the sizes; LayerLoom refuses tensors over 1 GiB per sample")
+    return None
+
+
+def _bytes(count: int) -> str:
+    size = float(count * BYTES_PER_ELEMENT)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
+
+
+# ---- structure -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Structure:
+    order: list[str]
+    diagnostics: list[Diagnostic]
+    in_cycle: set[str]
+    bad_inputs: set[str]  # nodes whose input wiring is broken: no shape inference for them
+    live: frozenset[str]
+
+
+def _analyse_structure(graph: Graph) -> _Structure:
+    diags: list[Diagnostic] = []
+    bad_inputs: set[str] = set()
+    nxg = nx.MultiDiGraph()
+    nxg.add_nodes_from(graph.nodes)
+    for edge in graph.edges:
+        if edge.src not in graph or edge.dst not in graph:
+            missing = edge.src if edge.src not in graph else edge.dst
+            owner = edge.dst if edge.dst in graph else (edge.src if edge.src in graph else None)
+            diags.append(Diagnostic(ERROR, owner, f"an edge {_short(edge.src)} -> {_short(edge.dst)} refers to a "
+                                    f"node {_short(missing)} that does not exist", "delete the edge", edge=edge))
+            if edge.dst in graph:
+                bad_inputs.add(edge.dst)
+            continue
+        nxg.add_edge(edge.src, edge.dst)
+    for node in graph:
+        diags.extend(_node_structure(graph, node, bad_inputs))
+    in_cycle: set[str] = set()
+    for component in nx.strongly_connected_components(nxg):
+        if len(component) > 1 or any(nxg.has_edge(n, n) for n in component):
+            in_cycle |= component
+    if in_cycle:
+        for node_id in graph.nodes:
+            if node_id in in_cycle:
+                diags.append(Diagnostic(ERROR, node_id, "this layer is part of a cycle: data would flow in a loop",
+                                        "remove one of the edges that closes the loop"))
+        acyclic = nxg.subgraph(n for n in nxg if n not in in_cycle)
+        order = [n for n in nx.topological_sort(acyclic) if not _after_cycle(nxg, n, in_cycle)]
+        in_cycle |= {n for n in nxg if n not in in_cycle and n not in set(order)}
+    else:
+        order = list(nx.lexicographical_topological_sort(nxg, key=_index_key(graph)))
+    live = _reachability(graph, nxg, diags)
+    return _Structure(order, diags, in_cycle, bad_inputs, live)
+
+
+def _index_key(graph: Graph):
+    index = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    return lambda node_id: index[node_id]
+
+
+def _after_cycle(nxg: nx.MultiDiGraph, node_id: str, in_cycle: set[str]) -> bool:
+    return any(a in in_cycle for a in nx.ancestors(nxg, node_id))
+
+
+def _node_structure(graph: Graph, node: Node, bad_inputs: set[str]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    problem = id_problem(node.id)
+    if problem:
+        diags.append(Diagnostic(ERROR, node.id, f"{_short(node.id)} cannot be used as a layer name: {problem}",
+                                f"rename it, e.g. to {suggest_id(node.id, graph.nodes)!r}", "id"))
+    spec = get_spec(node.op)
+    if spec is None:
+        guess = closest_op(node.op)
+        diags.append(Diagnostic(ERROR, node.id, f"unknown layer type {_short(node.op)}",
+                                f"did you mean {guess!r}?" if guess else "pick a layer from the palette", "op"))
+        bad_inputs.add(node.id)
+        return diags
+    diags.extend(_port_problems(graph, node, spec, bad_inputs))
+    return diags
+
+
+def _port_problems(graph: Graph, node: Node, spec: LayerSpec, bad_inputs: set[str]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    edges = [e for e in graph.in_edges(node.id) if e.src in graph]
+    by_port: dict[int, list[Edge]] = {}
+    for e in edges:
+        by_port.setdefault(e.dst_port, []).append(e)
+    n_ports = spec.input_port_count(len(by_port))
+    for port, port_edges in sorted(by_port.items()):
+        if port >= n_ports:
+            where = "has no inputs" if n_ports == 0 else f"has input ports 0..{n_ports - 1}"
+            diags.append(Diagnostic(ERROR, node.id, f"{spec.op} {where}, but an edge from {_short(port_edges[0].src)} "
+                                    f"goes into port {port}", "connect it to an existing port", edge=port_edges[0]))
+            bad_inputs.add(node.id)
+        if len(port_edges) > 1:
+            sources = ", ".join(_short(e.src) for e in port_edges)
+            diags.append(Diagnostic(ERROR, node.id, f"input {_port_label(spec, port)} is fed twice (from {sources})",
+                                    "a port takes one tensor: merge them with Add or Concat first",
+                                    edge=port_edges[1]))
+            bad_inputs.add(node.id)
+    for port in range(n_ports):
+        if port not in by_port and not (not spec.variadic and spec.inputs[port].optional):
+            diags.append(Diagnostic(ERROR, node.id, f"input {_port_label(spec, port)} is not connected",
+                                    "drag an edge from a layer's output to it"))
+            bad_inputs.add(node.id)
+    if spec.variadic and len(by_port) < spec.min_inputs and by_port:
+        diags.append(Diagnostic(ERROR, node.id, f"{spec.op} needs at least {spec.min_inputs} inputs",
+                                "connect another tensor to it"))
+    for e in graph.out_edges(node.id):
+        if e.dst in graph and e.src_port >= len(spec.outputs):
+            outs = "no outputs" if not spec.outputs else f"output ports 0..{len(spec.outputs) - 1}"
+            diags.append(Diagnostic(ERROR, e.dst, f"the edge from {_short(node.id)} uses its output port {e.src_port}, "
+                                    f"but {spec.op} has {outs}", "connect from an existing output", edge=e))
+            bad_inputs.add(e.dst)
+    return diags
+
+
+def _port_label(spec: LayerSpec, port: int) -> str:
+    if spec.variadic or len(spec.inputs) > 1:
+        return f"{port} ({spec.input_port_name(port)})"
+    return spec.input_port_name(port) if spec.inputs else str(port)
+
+
+def _reachability(graph: Graph, nxg: nx.MultiDiGraph, diags: list[Diagnostic]) -> frozenset[str]:
+    inputs = [n.id for n in graph if n.op == "Input"]
+    outputs = [n.id for n in graph if n.op == "Output"]
+    if not inputs:
+        diags.append(Diagnostic(ERROR, None, "the network has no Input", "add an Input layer from the palette"))
+    if not outputs:
+        diags.append(Diagnostic(ERROR, None, "the network has no Output", "add an Output layer after the last layer"))
+    from_inputs: set[str] = set(inputs)
+    for i in inputs:
+        from_inputs |= nx.descendants(nxg, i)
+    to_outputs: set[str] = set(outputs)
+    for o in outputs:
+        to_outputs |= nx.ancestors(nxg, o)
+    for node in graph:
+        if node.op == "Input" and inputs and outputs and node.id not in to_outputs:
+            diags.append(Diagnostic(WARNING, node.id, "this Input does not lead to any Output", "connect it or delete it"))
+        elif node.op not in ("Input",) and node.id not in from_inputs and get_spec(node.op) is not None \
+                and get_spec(node.op).inputs:
+            if not graph.in_edges(node.id):
+                continue  # "not connected" already says it
+            diags.append(Diagnostic(WARNING, node.id, "no Input reaches this layer", "connect it to the network"))
+        elif node.op != "Output" and node.id not in to_outputs and inputs and outputs:
+            diags.append(Diagnostic(WARNING, node.id, "this layer's output is not used by any Output",
+                                    "connect it, or delete it: it is left out of the generated code"))
+    return frozenset(from_inputs & to_outputs)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 42 else text[:39] + "..."
+
+
+def estimated_memory_bytes(result: CheckResult, batch_size: int) -> int:
+    """Rough training memory: weights, gradients and Adam's two moments (4x params), plus activations kept
+    for backward (every live node's outputs, twice for their gradients) at `batch_size`."""
+    params = result.total_params
+    activations = sum(t.numel for n in result.live if (info := result.nodes.get(n)) and info.outputs
+                      for t in info.outputs)
+    return BYTES_PER_ELEMENT * (4 * params + 2 * batch_size * activations)
+
+
+__all__ = ["ERROR", "WARNING", "CheckResult", "Checker", "Diagnostic", "NodeInfo", "check",
+           "estimated_memory_bytes"]
