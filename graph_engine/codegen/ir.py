@@ -1,0 +1,61 @@
+"""The small IR between a checked graph and Python source (after torch.fx's Graph, much reduced).
+
+A program is a list of instructions in execution order:
+- Placeholder: a forward() argument (one per Input node);
+- CallModule: a submodule built in __init__ and called in forward();
+- CallFunction: a structural op written as an expression over its inputs (Add, Concat, Reshape...);
+- Return: the values forward() returns, one per Output node.
+Every value is a plain local variable name chosen by the Namespace, so the printer only pastes names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_engine.catalog.spec import LayerSpec, TensorType
+
+
+@dataclass
+class Placeholder:
+    name: str
+    type: TensorType
+    int_high: int = 2  # token ids for int64 inputs in the example batch are drawn from [0, int_high)
+
+
+@dataclass
+class CallModule:
+    name: str  # attribute name (self.<name>) == node id
+    spec: LayerSpec
+    params: dict[str, Any]
+    args: list[str]
+    result: str  # variable holding the call's result
+    port_vars: dict[int, str] = field(default_factory=dict)  # multi-output ops: output port -> variable
+
+
+@dataclass
+class CallFunction:
+    spec: LayerSpec
+    params: dict[str, Any]
+    args: list[str]
+    result: str
+
+
+@dataclass
+class Return:
+    names: list[str]  # one per Output node, in graph order
+    labels: list[str]  # the Output nodes' ids
+    types: list[TensorType]
+
+
+@dataclass
+class Program:
+    class_name: str
+    project_name: str
+    placeholders: list[Placeholder]
+    body: list[CallModule | CallFunction]
+    ret: Return
+
+    @property
+    def modules(self) -> list[CallModule]:
+        return [i for i in self.body if isinstance(i, CallModule)]

@@ -1,0 +1,71 @@
+"""Lowering a checked graph to the IR: only nodes on a path from an Input to an Output are kept."""
+
+from __future__ import annotations
+
+from graph_engine.catalog import get_spec
+from graph_engine.codegen.ir import CallFunction, CallModule, Placeholder, Program, Return
+from graph_engine.codegen.namespace import Namespace
+from graph_engine.errors import InvalidGraphError
+from graph_engine.project import Project, class_name_for
+from graph_engine.validation import CheckResult, check
+
+
+def lower(project: Project, result: CheckResult | None = None) -> Program:
+    """Lower `project` to a Program. Raises InvalidGraphError (with the diagnostics) when the graph has errors."""
+    result = result or check(project)
+    if not result.ok:
+        first = result.errors[0]
+        raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {first}", result.errors)
+    graph = project.graph
+    ns = Namespace(set(graph.nodes))
+    for node_id in graph.nodes:
+        ns.claim(node_id)
+    class_name = ns.create(class_name_for(project.name))
+    port_var: dict[tuple[str, int], str] = {}
+    placeholders: list[Placeholder] = []
+    body: list[CallModule | CallFunction] = []
+    returns: list[tuple[str, str, object]] = []
+    for node_id in result.order:
+        if node_id not in result.live:
+            continue
+        node = graph.node(node_id)
+        spec = get_spec(node.op)
+        info = result.nodes[node_id]
+        args = _arg_vars(graph, node_id, spec, port_var)
+        if node.op == "Input":
+            placeholders.append(Placeholder(node_id, info.outputs[0], _int_high(graph, node_id, result)))
+            port_var[(node_id, 0)] = node_id
+        elif node.op == "Output":
+            returns.append((args[0], node_id, info.inputs[0]))
+        elif spec.module:
+            call = CallModule(node_id, spec, info.params, args, node_id)
+            if spec.output_exprs:
+                call.result = ns.create(f"{node_id}_out")
+                used = sorted({e.src_port for e in graph.out_edges(node_id)})
+                for port in used:
+                    name = node_id if port == 0 else ns.create(f"{node_id}_{spec.outputs[port].name}")
+                    call.port_vars[port] = name
+                    port_var[(node_id, port)] = name
+            else:
+                port_var[(node_id, 0)] = node_id
+            body.append(call)
+        else:
+            body.append(CallFunction(spec, info.params, args, node_id))
+            port_var[(node_id, 0)] = node_id
+    ret = Return([r[0] for r in returns], [r[1] for r in returns], [r[2] for r in returns])
+    return Program(class_name, project.name, placeholders, body, ret)
+
+
+def _arg_vars(graph, node_id, spec, port_var) -> list[str]:
+    edges = sorted(graph.in_edges(node_id), key=lambda e: e.dst_port)
+    by_port = {e.dst_port: port_var[(e.src, e.src_port)] for e in edges}
+    count = spec.input_port_count(len(by_port))
+    # An unconnected optional input receives input 0 (MultiheadAttention with only a query: self-attention).
+    return [by_port.get(i, by_port.get(0)) for i in range(count)]
+
+
+def _int_high(graph, node_id, result) -> int:
+    """For int64 (token id) inputs: the smallest vocabulary the ids feed, so example ids are in range."""
+    sizes = [result.nodes[e.dst].params.get("num_embeddings") for e in graph.out_edges(node_id)]
+    sizes = [s for s in sizes if isinstance(s, int)]
+    return min(sizes) if sizes else 2
