@@ -1,0 +1,138 @@
+"""Property tests: the Merge family's rules agree with torch.
+
+When the rule accepts, torch gives the predicted shape and dtype; when it refuses, torch raises too, except
+where LayerLoom is deliberately stricter (Add/Multiply never broadcast, Concat never joins along the batch or
+mixes dtypes).
+"""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graph_engine.catalog import get_spec
+from graph_engine.catalog.spec import ShapeError, TensorType
+from graph_engine.params import resolve_params
+from tests.engine.op_harness import BATCH, assert_matches, make_input
+
+TORCH_ERRORS = (RuntimeError, IndexError, ValueError)
+
+sizes = st.integers(1, 3)
+shapes = st.lists(sizes, min_size=1, max_size=3).map(tuple)
+
+
+def run_torch(spec, values, types):
+    names = [f"x{i}" for i in range(len(types))]
+    xs = [make_input(t) for t in types]
+    return eval(spec.emit(names, values), {"torch": torch}, dict(zip(names, xs, strict=True)))
+
+
+def check(op, raw, types, torch_may_accept=False):
+    """Assert the rule agrees with torch; return whether the rule accepted."""
+    spec = get_spec(op)
+    res = resolve_params(spec, raw, types)
+    assert res.ok, res.problems
+    try:
+        spec.shape_rule(types, res.values)
+    except ShapeError as err:
+        assert err.message and err.hint
+        if not torch_may_accept:
+            with pytest.raises(TORCH_ERRORS):
+                run_torch(spec, res.values, types)
+        return False
+    assert_matches(spec, raw, types)
+    return True
+
+
+def broadcastable(types):
+    try:
+        torch.broadcast_shapes(*[(BATCH, *t.shape) for t in types])
+    except RuntimeError:
+        return False
+    return True
+
+
+@st.composite
+def elementwise_inputs(draw):
+    base = draw(shapes)
+    n = draw(st.integers(2, 4))
+    types = [TensorType(base) for _ in range(n)]
+    if draw(st.booleans()):  # make one input differ (sometimes only in a broadcastable way)
+        i = draw(st.integers(0, n - 1))
+        types[i] = TensorType(draw(shapes))
+    return types
+
+
+@settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(["Add", "Multiply"]), types=elementwise_inputs())
+def test_add_and_multiply(op, types):
+    accepted = check(op, {}, types, torch_may_accept=broadcastable(types))
+    assert accepted == all(t.shape == types[0].shape for t in types)
+
+
+def test_shape_mismatch_message_names_both_shapes():
+    spec = get_spec("Add")
+    with pytest.raises(ShapeError) as info:
+        spec.shape_rule([TensorType((8, 4)), TensorType((8, 5))], {})
+    assert "[8, 4]" in info.value.message and "[8, 5]" in info.value.message
+    assert "Linear" in info.value.hint and "Conv2d" in info.value.hint and "Reshape" in info.value.hint
+
+
+@st.composite
+def concat_case(draw):
+    rank = draw(st.integers(1, 3))
+    full = rank + 1
+    dim = draw(st.one_of(st.integers(1, rank), st.integers(-rank, -1), st.integers(-full - 1, full)))
+    base = list(draw(st.lists(sizes, min_size=rank, max_size=rank)))
+    n = draw(st.integers(2, 4))
+    types = []
+    for _ in range(n):
+        shape = list(base)
+        if -full <= dim < full and dim % full:
+            shape[dim % full - 1] = draw(sizes)  # the joined dim may differ freely
+        types.append(shape)
+    how = draw(st.sampled_from(["valid", "valid", "other dim", "rank", "dtype"]))
+    dtypes = [draw(st.sampled_from(["float32", "int64"]))] * n
+    i = draw(st.integers(0, n - 1))
+    if how == "other dim":
+        j = draw(st.integers(0, rank - 1))
+        types[i][j] += 1
+    elif how == "rank":
+        types[i] = types[i] + [1]
+    elif how == "dtype":
+        dtypes[i] = "int64" if dtypes[i] == "float32" else "float32"
+    batch = -full <= dim < full and dim % full == 0
+    return dim, [TensorType(tuple(s), d) for s, d in zip(types, dtypes, strict=True)], batch or how == "dtype"
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=concat_case())
+def test_concat(case):
+    dim, types, torch_may_accept = case
+    check("Concat", {"dim": dim}, types, torch_may_accept=torch_may_accept)
+
+
+def test_concat_on_channels_by_default():
+    spec = get_spec("Concat")
+    types = [TensorType((3, 8, 8)), TensorType((5, 8, 8))]
+    assert spec.shape_rule(types, resolve_params(spec, {}, types).values) == (TensorType((8, 8, 8)),)
+    assert check("Concat", {}, types)
+
+
+def test_concat_keeps_int_dtype():
+    types = [TensorType((3,), "int64"), TensorType((2,), "int64")]
+    assert check("Concat", {"dim": -1}, types)
+
+
+def test_emitted_code():
+    assert get_spec("Add").emit(["a", "b", "c"], {}) == "a + b + c"
+    assert get_spec("Multiply").emit(["a + b", "c"], {}) == "(a + b) * c"
+    assert get_spec("Concat").emit(["a", "b"], {"dim": 1}) == "torch.cat([a, b], dim=1)"
+
+
+def test_variadic_ports():
+    for op in ("Add", "Multiply", "Concat"):
+        spec = get_spec(op)
+        assert spec.variadic and spec.min_inputs == 2
+        assert spec.input_port_count(0) == 2 and spec.input_port_count(5) == 5
+        assert spec.input_port_name(3) == "input3"
