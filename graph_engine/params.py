@@ -99,7 +99,8 @@ def validate_value(param: Param, value: Any) -> str | None:
         if _is_int(value):
             return _check_number(param, value)
         if not isinstance(value, list | tuple) or not all(_is_int(v) for v in value):
-            return f"{param.name} must be a whole number or a list of {param.length} whole numbers"
+            count = f"{param.length} " if param.length is not None else ""
+            return f"{param.name} must be a whole number or a list of {count}whole numbers"
         if param.length is not None and len(value) != param.length:
             return f"{param.name} must hold {param.length} numbers, not {len(value)}"
         return next((err for v in value if (err := _check_number(param, v))), None)

@@ -91,6 +91,9 @@ class Param:
     inferred: Callable[[Sequence[TensorType]], Any] | None = None
     fixed: bool = False  # the value is forced to `default` (batch_first=True); not shown in editors
     torch_default: Any = SAME  # torch's own default when it differs from ours (then it is always emitted)
+    # An inferred param left out of the emitted code when it equals this other param (MultiheadAttention's
+    # kdim == embed_dim), so the code reads like hand-written code.
+    omit_if_equals: str | None = None
 
     @property
     def required(self) -> bool:
@@ -185,6 +188,8 @@ class LayerSpec:
             if param.name in self.positional:
                 continue
             value = p.get(param.name)
+            if param.omit_if_equals is not None and value == p.get(param.omit_if_equals):
+                continue
             if param.fixed or param.torch_default is not SAME or param.required or param.is_inferred:
                 kwargs[param.name] = value
             elif not _same_value(value, param.default):
@@ -207,6 +212,9 @@ def full_dim(dim: int, rank: int, name: str = "dim") -> int:
     `rank` is the batch-less rank. Raises ShapeError for the batch dim or an out-of-range dim.
     """
     full_rank = rank + 1
+    if rank == 0:
+        raise ShapeError(f"{name}={dim} cannot be used: each sample is a single number with no dims",
+                         "this op needs an input with at least one dim besides the batch", param=name)
     if not -full_rank <= dim < full_rank:
         raise ShapeError(
             f"{name}={dim} is out of range for a tensor with {full_rank} dims (batch included)",

@@ -1,0 +1,85 @@
+"""Automatic layered left-to-right layout (for templates, imports and "tidy up").
+
+Longest-path layering puts every node one column right of its furthest predecessor; a few sweeps of the
+barycenter heuristic order each column to shorten edges and reduce crossings (Sugiyama-style, without dummy
+nodes: good enough for the mostly chain-like graphs networks are). Linear-time per sweep, so a 1000-node
+graph lays out in milliseconds.
+"""
+
+from __future__ import annotations
+
+from graph_engine.graph import Graph
+
+COLUMN_GAP = 240.0
+ROW_GAP = 130.0
+SWEEPS = 4
+
+
+def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP) -> dict[str, tuple[float, float]]:
+    """Positions for every node: columns by depth, rows ordered to keep edges short. Cycles are tolerated
+    (their back edges are ignored)."""
+    layer = _layers(graph)
+    columns: dict[int, list[str]] = {}
+    for node_id in graph.nodes:  # graph order as the initial order within a column
+        columns.setdefault(layer[node_id], []).append(node_id)
+    preds = {n: [e.src for e in graph.in_edges(n) if e.src in layer and layer[e.src] < layer[n]] for n in graph.nodes}
+    succs = {n: [e.dst for e in graph.out_edges(n) if e.dst in layer and layer[e.dst] > layer[n]] for n in graph.nodes}
+    order = sorted(columns)
+    rank = {n: float(i) for col in columns.values() for i, n in enumerate(col)}
+    for sweep in range(SWEEPS):
+        forward = sweep % 2 == 0
+        for c in order if forward else reversed(order):
+            neighbours = preds if forward else succs
+            col = columns[c]
+            col.sort(key=lambda n: _barycenter(neighbours[n], rank, rank[n]))
+            for i, n in enumerate(col):
+                rank[n] = float(i)
+    positions: dict[str, tuple[float, float]] = {}
+    for c in order:
+        col = columns[c]
+        top = -(len(col) - 1) * row_gap / 2
+        for i, n in enumerate(col):
+            positions[n] = (c * column_gap, top + i * row_gap)
+    return positions
+
+
+def _barycenter(neighbours: list[str], rank: dict[str, float], default: float) -> float:
+    if not neighbours:
+        return default
+    return sum(rank[n] for n in neighbours) / len(neighbours)
+
+
+def _layers(graph: Graph) -> dict[str, int]:
+    """Longest-path layer of each node (Kahn's algorithm; nodes left in cycles go after their known preds)."""
+    indegree = {n: 0 for n in graph.nodes}
+    for e in graph.edges:
+        if e.src in indegree and e.dst in indegree and e.src != e.dst:
+            indegree[e.dst] += 1
+    layer = {n: 0 for n in graph.nodes}
+    ready = [n for n, d in indegree.items() if d == 0]
+    done: set[str] = set()
+    while ready:
+        n = ready.pop()
+        done.add(n)
+        for e in graph.out_edges(n):
+            if e.dst not in indegree or e.dst == n:
+                continue
+            layer[e.dst] = max(layer[e.dst], layer[n] + 1)
+            indegree[e.dst] -= 1
+            if indegree[e.dst] == 0:
+                ready.append(e.dst)
+    for n in graph.nodes:  # in a cycle: place after the largest finished predecessor
+        if n not in done:
+            known = [layer[e.src] for e in graph.in_edges(n) if e.src in done]
+            layer[n] = max(known, default=0) + 1
+    return layer
+
+
+def apply_missing_positions(graph: Graph) -> None:
+    """Give nodes without a `pos` one from the layered layout (the file's own positions are kept)."""
+    if all(node.pos is not None for node in graph):
+        return
+    positions = layered_layout(graph)
+    for node in graph:
+        if node.pos is None:
+            node.pos = positions[node.id]
