@@ -1,0 +1,53 @@
+"""The one place where engine events become Qt signals (STYLE.md item 2).
+
+The scene and panels connect to these signals; nothing else in app/ subscribes to engine events directly.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from graph_engine.graph import Edge, Graph, Node
+
+
+class GraphBridge(QObject):
+    node_added = Signal(object, int)  # Node, index
+    node_removed = Signal(object, int)  # Node, index
+    edge_added = Signal(object)  # Edge
+    edge_removed = Signal(object)  # Edge
+    node_changed = Signal(str)  # params changed
+    node_renamed = Signal(str, str)  # old id, new id
+    node_moved = Signal(str, object)  # id, (x, y)
+    changed = Signal()
+
+    def __init__(self, graph: Graph, parent: QObject | None = None):
+        super().__init__(parent)
+        self.graph = graph
+        self._links = [
+            (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
+            (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
+            (graph.node_changed, self.node_changed.emit), (graph.node_renamed, self.node_renamed.emit),
+            (graph.node_moved, self._node_moved), (graph.changed, self.changed.emit),
+        ]
+        for event, listener in self._links:
+            event.sub(listener)
+
+    def detach(self) -> None:
+        for event, listener in self._links:
+            event.unsub(listener)
+        self._links = []
+
+    def _node_added(self, node: Node, index: int) -> None:
+        self.node_added.emit(node, index)
+
+    def _node_removed(self, node: Node, index: int) -> None:
+        self.node_removed.emit(node, index)
+
+    def _edge_added(self, edge: Edge) -> None:
+        self.edge_added.emit(edge)
+
+    def _edge_removed(self, edge: Edge) -> None:
+        self.edge_removed.emit(edge)
+
+    def _node_moved(self, node_id: str, pos) -> None:
+        self.node_moved.emit(node_id, pos)

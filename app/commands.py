@@ -1,0 +1,112 @@
+"""Undoable edits: each command calls one public Graph method (STYLE.md item 3).
+
+Commands never touch graphics items; the scene follows the model through the bridge. Removing a node first
+removes its edges through child commands that remember their indices, so undo restores the exact order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QUndoCommand
+
+from graph_engine.graph import Edge, Graph, Node
+
+
+class AddNodeCommand(QUndoCommand):
+    def __init__(self, graph: Graph, node: Node, parent: QUndoCommand | None = None):
+        super().__init__(f"Add {node.op} {node.id}", parent)
+        self.graph, self.node = graph, node.copy()
+
+    def redo(self) -> None:
+        self.graph.add_node(self.node.copy())
+        super().redo()
+
+    def undo(self) -> None:
+        super().undo()
+        self.graph.remove_node(self.node.id)
+
+
+class AddEdgeCommand(QUndoCommand):
+    def __init__(self, graph: Graph, edge: Edge, parent: QUndoCommand | None = None):
+        super().__init__(f"Connect {edge.src} to {edge.dst}", parent)
+        self.graph, self.edge = graph, edge
+
+    def redo(self) -> None:
+        self.graph.add_edge(self.edge)
+
+    def undo(self) -> None:
+        self.graph.remove_edge(self.edge)
+
+
+class RemoveEdgeCommand(QUndoCommand):
+    def __init__(self, graph: Graph, edge: Edge, parent: QUndoCommand | None = None):
+        super().__init__(f"Disconnect {edge.src} from {edge.dst}", parent)
+        self.graph, self.edge, self.index = graph, edge, None
+
+    def redo(self) -> None:
+        self.index = self.graph.remove_edge(self.edge)
+
+    def undo(self) -> None:
+        self.graph.add_edge(self.edge, self.index)
+
+
+class RemoveNodeCommand(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, parent: QUndoCommand | None = None):
+        node = graph.node(node_id)
+        super().__init__(f"Delete {node.op} {node_id}", parent)
+        self.graph, self.node, self.index = graph, node.copy(), None
+        for edge in [e for e in graph.edges if node_id in (e.src, e.dst)]:
+            RemoveEdgeCommand(graph, edge, self)
+
+    def redo(self) -> None:
+        super().redo()  # the child commands remove the edges first
+        self.node = self.graph.node(self.node.id).copy()
+        _, self.index, _ = self.graph.remove_node(self.node.id)
+
+    def undo(self) -> None:
+        self.graph.add_node(self.node.copy(), self.index, check_id=False)
+        super().undo()  # then the edges come back, in reverse order, at their old indices
+
+
+class SetParamsCommand(QUndoCommand):
+    def __init__(self, graph: Graph, node_id: str, params: dict[str, Any], text: str = ""):
+        super().__init__(text or f"Edit {node_id}")
+        self.graph, self.node_id = graph, node_id
+        self.new = dict(params)
+        self.old = dict(graph.node(node_id).params)
+
+    def redo(self) -> None:
+        self.graph.set_params(self.node_id, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_params(self.node_id, self.old)
+
+
+class RenameNodeCommand(QUndoCommand):
+    def __init__(self, graph: Graph, old_id: str, new_id: str):
+        super().__init__(f"Rename {old_id} to {new_id}")
+        self.graph, self.old_id, self.new_id = graph, old_id, new_id
+
+    def redo(self) -> None:
+        self.graph.rename_node(self.old_id, self.new_id)
+
+    def undo(self) -> None:
+        self.graph.rename_node(self.new_id, self.old_id)
+
+
+class MoveNodesCommand(QUndoCommand):
+    """Pushed once when a drag ends (positions of every moved node before and after)."""
+
+    def __init__(self, graph: Graph, moves: dict[str, tuple[Any, Any]], text: str = ""):
+        n = len(moves)
+        super().__init__(text or (f"Move {next(iter(moves))}" if n == 1 else f"Move {n} layers"))
+        self.graph, self.moves = graph, dict(moves)
+
+    def redo(self) -> None:
+        for node_id, (_, new) in self.moves.items():
+            self.graph.move_node(node_id, new)
+
+    def undo(self) -> None:
+        for node_id, (old, _) in self.moves.items():
+            self.graph.move_node(node_id, old)

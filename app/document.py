@@ -1,0 +1,277 @@
+"""The open project: its graph, undo stack, checker, selection, file path and dirty state.
+
+Every user edit goes through one public method here, which checks the edit with the engine first (so a
+refused edit never reaches the undo stack and the user gets the reason) and then pushes one QUndoCommand (a
+macro for multi-item edits). Checking runs after each change, coalesced with a zero-delay timer so a macro of
+20 commands is checked once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.bridge import GraphBridge
+from app.commands import (
+    AddEdgeCommand,
+    AddNodeCommand,
+    MoveNodesCommand,
+    RemoveEdgeCommand,
+    RemoveNodeCommand,
+    RenameNodeCommand,
+    SetParamsCommand,
+)
+from graph_engine.catalog import get_spec
+from graph_engine.connect import connection_problem
+from graph_engine.errors import GraphEditError
+from graph_engine.graph import Edge, Node
+from graph_engine.identifiers import default_id, id_problem, suggest_id
+from graph_engine.layout import apply_missing_positions, layered_layout
+from graph_engine.params import AUTO, validate_value
+from graph_engine.project import Project
+from graph_engine.validation import Checker, CheckResult
+
+
+class EditRefused(Exception):
+    """An edit the engine refuses; `str()` is the reason shown to the user."""
+
+
+class Document(QObject):
+    checked = Signal(object)  # CheckResult, after every change
+    selection_changed = Signal(list)  # selected node ids
+    dirty_changed = Signal(bool)
+    path_changed = Signal(object)  # Path | None
+    read_only_changed = Signal(bool)
+
+    def __init__(self, project: Project | None = None, path: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project = project or Project()
+        apply_missing_positions(self.project.graph)
+        self.graph = self.project.graph
+        self.path = path
+        self.bridge = GraphBridge(self.graph, self)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
+        self.checker = Checker(self.graph)
+        self.result: CheckResult = self.checker.check()
+        self._selection: list[str] = []
+        self._read_only = False
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(0)
+        self._check_timer.timeout.connect(self.recheck)
+        self.bridge.changed.connect(self._check_timer.start)
+        self.bridge.node_removed.connect(lambda node, index: self._forget([node.id]))
+        self.bridge.node_renamed.connect(self._renamed)
+
+    # ---- state -------------------------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def mark_saved(self, path: Path) -> None:
+        self.path = Path(path)
+        self.undo_stack.setClean()
+        self.path_changed.emit(self.path)
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else f"{self.project.name}"
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def set_read_only(self, value: bool) -> None:
+        """While a training run uses the graph, edits are refused (the run is bound to the graph as it was)."""
+        if value != self._read_only:
+            self._read_only = value
+            self.read_only_changed.emit(value)
+
+    def recheck(self) -> CheckResult:
+        self._check_timer.stop()
+        self.result = self.checker.check()
+        self.checked.emit(self.result)
+        return self.result
+
+    # ---- selection ---------------------------------------------------------------------------------------
+
+    @property
+    def selection(self) -> list[str]:
+        return list(self._selection)
+
+    def set_selection(self, node_ids: Iterable[str]) -> None:
+        ids = [i for i in dict.fromkeys(node_ids) if i in self.graph]
+        if ids != self._selection:
+            self._selection = ids
+            self.selection_changed.emit(list(ids))
+
+    def _forget(self, node_ids: list[str]) -> None:
+        if any(i in self._selection for i in node_ids):
+            self.set_selection([i for i in self._selection if i not in node_ids])
+
+    def _renamed(self, old: str, new: str) -> None:
+        if old in self._selection:
+            self._selection = [new if i == old else i for i in self._selection]
+            self.selection_changed.emit(list(self._selection))
+
+    # ---- edits -------------------------------------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise EditRefused("the network cannot be edited while it is training; stop the run first")
+
+    def add_node(self, op: str, pos: tuple[float, float] | None = None, params: dict[str, Any] | None = None,
+                 connect_from: tuple[str, int] | None = None) -> str:
+        """Add a layer (and, when `connect_from` is given, an edge from that output into it)."""
+        self._writable()
+        if get_spec(op) is None:
+            raise EditRefused(f"unknown layer {op!r}")
+        node = Node(default_id(op, self.graph.nodes), op, dict(params or {}), pos)
+        edge = Edge(connect_from[0], node.id, connect_from[1], 0) if connect_from else None
+        self.undo_stack.beginMacro(f"Add {op}")
+        try:
+            self.undo_stack.push(AddNodeCommand(self.graph, node))
+            if edge is not None and get_spec(op).inputs and connection_problem(self.graph, self.result, edge) is None:
+                self.undo_stack.push(AddEdgeCommand(self.graph, edge))
+        finally:
+            self.undo_stack.endMacro()
+        self.set_selection([node.id])
+        return node.id
+
+    def remove_nodes(self, node_ids: Iterable[str]) -> None:
+        self._writable()
+        ids = [i for i in node_ids if i in self.graph]
+        if not ids:
+            return
+        self.undo_stack.beginMacro(f"Delete {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} layers")
+        try:
+            for node_id in ids:  # built one at a time: each sees the edges the previous ones left
+                self.undo_stack.push(RemoveNodeCommand(self.graph, node_id))
+        finally:
+            self.undo_stack.endMacro()
+
+    def connection_problem(self, edge: Edge) -> str | None:
+        return connection_problem(self.graph, self.result, edge)
+
+    def connect(self, edge: Edge) -> None:
+        """Connect two ports; an input port that is already fed gets the new edge instead (one undo step)."""
+        self._writable()
+        problem = self.connection_problem(edge)
+        if problem:
+            raise EditRefused(problem)
+        if edge in self.graph.edges:
+            return
+        old = self.graph.edge_into(edge.dst, edge.dst_port)
+        self.undo_stack.beginMacro(f"Connect {edge.src} to {edge.dst}")
+        try:
+            if old is not None:
+                self.undo_stack.push(RemoveEdgeCommand(self.graph, old))
+            self.undo_stack.push(AddEdgeCommand(self.graph, edge))
+        finally:
+            self.undo_stack.endMacro()
+
+    def disconnect(self, edges: Iterable[Edge]) -> None:
+        self._writable()
+        edges = [e for e in edges if e in self.graph.edges]
+        if not edges:
+            return
+        self.undo_stack.beginMacro("Disconnect" if len(edges) == 1 else f"Disconnect {len(edges)} edges")
+        try:
+            for edge in edges:
+                self.undo_stack.push(RemoveEdgeCommand(self.graph, edge))
+        finally:
+            self.undo_stack.endMacro()
+
+    def delete(self, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> None:
+        """Delete a selection of layers and edges as one undo step."""
+        self._writable()
+        node_ids, edges = list(node_ids), [e for e in edges if e in self.graph.edges]
+        self.undo_stack.beginMacro("Delete")
+        try:
+            self.disconnect(e for e in edges if e.src not in node_ids and e.dst not in node_ids)
+            self.remove_nodes(node_ids)
+        finally:
+            self.undo_stack.endMacro()
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Set one param; a bad value is refused with the reason and nothing changes. None or "auto" clears
+        an inferred or optional param back to its default."""
+        self._writable()
+        spec = get_spec(self.graph.node(node_id).op)
+        if spec is None:
+            raise EditRefused("fix the unknown layer type first")
+        param = spec.param(name)
+        params = dict(self.graph.node(node_id).params)
+        if value is None and not param.nullable or value == AUTO:
+            if value == AUTO and not param.is_inferred:
+                raise EditRefused(f"{name} cannot be auto")
+            params.pop(name, None)
+        else:
+            problem = validate_value(param, value)
+            if problem:
+                raise EditRefused(problem)
+            params[name] = list(value) if isinstance(value, tuple) else value
+        if params == self.graph.node(node_id).params:
+            return
+        self.undo_stack.push(SetParamsCommand(self.graph, node_id, params, f"Set {node_id}.{name}"))
+
+    def rename(self, node_id: str, new_id: str) -> None:
+        self._writable()
+        if new_id == node_id:
+            return
+        problem = id_problem(new_id)
+        if problem:
+            raise EditRefused(f"{problem}; try {suggest_id(new_id, self.graph.nodes)!r}")
+        if new_id in self.graph:
+            raise EditRefused(f"there is already a layer called {new_id!r}")
+        self.undo_stack.push(RenameNodeCommand(self.graph, node_id, new_id))
+
+    def move_nodes(self, moves: dict[str, tuple[Any, Any]]) -> None:
+        """Record a finished drag: {id: (old pos, new pos)}. Moves are allowed while training."""
+        moves = {k: v for k, v in moves.items() if k in self.graph and v[0] != v[1]}
+        if moves:
+            self.undo_stack.push(MoveNodesCommand(self.graph, moves))
+
+    def tidy_up(self) -> None:
+        """Lay the whole graph out left to right (one undo step)."""
+        positions = layered_layout(self.graph)
+        self.move_nodes({n.id: (n.pos, positions[n.id]) for n in self.graph})
+
+    def paste(self, nodes: list[Node], edges: list[Edge], offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+        """Insert copies of `nodes` (ids made unique) and the edges among them; returns the new ids."""
+        self._writable()
+        taken = set(self.graph.nodes)
+        rename: dict[str, str] = {}
+        for node in nodes:
+            new_id = node.id if node.id not in taken and id_problem(node.id) is None else suggest_id(node.id, taken)
+            taken.add(new_id)
+            rename[node.id] = new_id
+        self.undo_stack.beginMacro(f"Paste {len(nodes)} layer{'s' if len(nodes) != 1 else ''}")
+        try:
+            for node in nodes:
+                copy = node.copy()
+                copy.id = rename[node.id]
+                if copy.pos is not None:
+                    copy.pos = (copy.pos[0] + offset[0], copy.pos[1] + offset[1])
+                self.undo_stack.push(AddNodeCommand(self.graph, copy))
+            for e in edges:
+                if e.src in rename and e.dst in rename:
+                    self.undo_stack.push(AddEdgeCommand(
+                        self.graph, Edge(rename[e.src], rename[e.dst], e.src_port, e.dst_port)))
+        except GraphEditError as exc:
+            self.undo_stack.endMacro()
+            self.undo_stack.undo()
+            raise EditRefused(str(exc)) from None
+        self.undo_stack.endMacro()
+        self.set_selection(rename.values())
+        return list(rename.values())
+
+    def close(self) -> None:
+        self.checker.close()
+        self.bridge.detach()
