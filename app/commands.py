@@ -1,7 +1,7 @@
 """Undoable edits: each command calls one public Graph method (STYLE.md item 3).
 
-Commands never touch graphics items; the scene follows the model through the bridge. Removing a node first
-removes its edges through child commands that remember their indices, so undo restores the exact order.
+Commands never touch graphics items; the scene follows the model through the bridge. Multi-step edits are
+QUndoStack macros built by app.document.Document.
 """
 
 from __future__ import annotations
@@ -52,21 +52,22 @@ class RemoveEdgeCommand(QUndoCommand):
 
 
 class RemoveNodeCommand(QUndoCommand):
+    """Remove a node that has no edges left. Document.remove_nodes first pushes a RemoveEdgeCommand for each
+    of its edges inside the same macro (each remembers its index), so undo restores the exact order.
+    (Edges are macro siblings rather than child commands: PySide child commands need their Python wrappers
+    kept alive by hand, and the macro gives the same single undo step.)"""
+
     def __init__(self, graph: Graph, node_id: str, parent: QUndoCommand | None = None):
         node = graph.node(node_id)
         super().__init__(f"Delete {node.op} {node_id}", parent)
         self.graph, self.node, self.index = graph, node.copy(), None
-        for edge in [e for e in graph.edges if node_id in (e.src, e.dst)]:
-            RemoveEdgeCommand(graph, edge, self)
 
     def redo(self) -> None:
-        super().redo()  # the child commands remove the edges first
         self.node = self.graph.node(self.node.id).copy()
         _, self.index, _ = self.graph.remove_node(self.node.id)
 
     def undo(self) -> None:
         self.graph.add_node(self.node.copy(), self.index, check_id=False)
-        super().undo()  # then the edges come back, in reverse order, at their old indices
 
 
 class SetParamsCommand(QUndoCommand):

@@ -55,7 +55,7 @@ class Document(QObject):
         self.path = path
         self.bridge = GraphBridge(self.graph, self)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.checker = Checker(self.graph)
         self.result: CheckResult = self.checker.check()
         self._selection: list[str] = []
@@ -65,8 +65,14 @@ class Document(QObject):
         self._check_timer.setInterval(0)
         self._check_timer.timeout.connect(self.recheck)
         self.bridge.changed.connect(self._check_timer.start)
-        self.bridge.node_removed.connect(lambda node, index: self._forget([node.id]))
+        self.bridge.node_removed.connect(self._node_removed)
         self.bridge.node_renamed.connect(self._renamed)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.dirty_changed.emit(not clean)
+
+    def _node_removed(self, node: Node, index: int) -> None:
+        self._forget([node.id])
 
     # ---- state -------------------------------------------------------------------------------------------
 
@@ -137,7 +143,7 @@ class Document(QObject):
         self.undo_stack.beginMacro(f"Add {op}")
         try:
             self.undo_stack.push(AddNodeCommand(self.graph, node))
-            if edge is not None and get_spec(op).inputs and connection_problem(self.graph, self.result, edge) is None:
+            if edge is not None and get_spec(op).inputs and self.connection_problem(edge) is None:
                 self.undo_stack.push(AddEdgeCommand(self.graph, edge))
         finally:
             self.undo_stack.endMacro()
@@ -152,12 +158,20 @@ class Document(QObject):
         self.undo_stack.beginMacro(f"Delete {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} layers")
         try:
             for node_id in ids:  # built one at a time: each sees the edges the previous ones left
+                for edge in [e for e in self.graph.edges if node_id in (e.src, e.dst)]:
+                    self.undo_stack.push(RemoveEdgeCommand(self.graph, edge))
                 self.undo_stack.push(RemoveNodeCommand(self.graph, node_id))
         finally:
             self.undo_stack.endMacro()
 
     def connection_problem(self, edge: Edge) -> str | None:
-        return connection_problem(self.graph, self.result, edge)
+        return connection_problem(self.graph, self.fresh_result(), edge)
+
+    def fresh_result(self) -> CheckResult:
+        """The check result for the graph as it is now (re-checks if a change is still pending)."""
+        if self._check_timer.isActive():
+            self.recheck()
+        return self.result
 
     def connect(self, edge: Edge) -> None:
         """Connect two ports; an input port that is already fed gets the new edge instead (one undo step)."""
@@ -273,5 +287,8 @@ class Document(QObject):
         return list(rename.values())
 
     def close(self) -> None:
+        """Detach from the graph; call before dropping the document."""
+        self._check_timer.stop()
+        self.undo_stack.cleanChanged.disconnect(self._clean_changed)
         self.checker.close()
         self.bridge.detach()
