@@ -5,8 +5,15 @@ import os
 
 import pytest
 
-from graph_engine import NewerFormatError, NotAProjectError, ProjectError, load_project, project_to_dict, save_project
-from graph_engine import project_io
+from graph_engine import (
+    NewerFormatError,
+    NotAProjectError,
+    ProjectError,
+    load_project,
+    project_io,
+    project_to_dict,
+    save_project,
+)
 
 DESIGN_EXAMPLE = {
     "format": "layerloom",
