@@ -170,13 +170,23 @@ def resolve_params(spec: LayerSpec, raw: Any, inputs: Sequence[TensorType] | Non
             explicit_inferred[param.name] = values[param.name]
     if inputs is not None:
         for name, explicit in explicit_inferred.items():
-            expected = _infer(spec.param(name), inputs)
+            param = spec.param(name)
+            expected = _infer(param, inputs)
+            if param.explicit_ok is not None and _explicit_ok(param, inputs, explicit):
+                continue
             if expected is not None and expected != explicit:
                 problems.append(ParamProblem(
                     name, f"{name} is {explicit} but the incoming tensor gives {expected}",
                     f'remove {name} (or set it to "auto") so it follows the input'))
                 values[name] = expected
     return Resolution(values, problems, explicit_inferred)
+
+
+def _explicit_ok(param: Param, inputs: Sequence[TensorType], value: Any) -> bool:
+    try:
+        return bool(param.explicit_ok(inputs, value))
+    except (IndexError, ValueError, TypeError):
+        return False
 
 
 def name_in(raw: Mapping, name: str) -> bool:

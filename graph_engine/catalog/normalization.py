@@ -113,6 +113,12 @@ BATCH_NORM2D = LayerSpec(
 )
 
 
+def _matches_trailing_dims(inputs, value) -> bool:
+    """An explicit normalized_shape is right when it equals the input's trailing dims ([C, L] on [C, L])."""
+    value = tuple(value)
+    return 0 < len(value) <= inputs[0].rank and inputs[0].shape[-len(value):] == value
+
+
 def _layer_norm_shape(inputs, p):
     (x,) = inputs
     if x.rank < 1:
@@ -142,7 +148,7 @@ LAYER_NORM = LayerSpec(
         "in transformers, independent of batch size.",
     params=(
         Param("normalized_shape", ParamKind.INT_LIST, inferred=_trailing_dim, min=1, max=MAX_FEATURES,
-              min_len=1, max_len=5,
+              min_len=1, max_len=5, explicit_ok=_matches_trailing_dims,
               doc="The trailing dims to normalize over (inferred: the last dim)."),
         _eps(),
         Param("elementwise_affine", ParamKind.BOOL, True, doc="Learn a per-element scale (and shift)."),

@@ -94,6 +94,9 @@ class Param:
     # An inferred param left out of the emitted code when it equals this other param (MultiheadAttention's
     # kdim == embed_dim), so the code reads like hand-written code.
     omit_if_equals: str | None = None
+    # For an inferred param: whether an explicit value other than the inferred one is still right
+    # (LayerNorm's normalized_shape may name several trailing dims). Default: it must equal the inferred one.
+    explicit_ok: Callable[[Sequence[TensorType], Any], bool] | None = None
 
     @property
     def required(self) -> bool:
@@ -190,8 +193,12 @@ class LayerSpec:
             value = p.get(param.name)
             if param.omit_if_equals is not None and value == p.get(param.omit_if_equals):
                 continue
-            if param.fixed or param.torch_default is not SAME or param.required or param.is_inferred:
+            if param.fixed or param.required or param.is_inferred:
                 kwargs[param.name] = value
+            elif param.torch_default is not SAME:
+                # Our default differs from torch's (or torch requires it): write it unless it equals torch's.
+                if param.torch_default is REQUIRED or not _same_value(value, param.torch_default):
+                    kwargs[param.name] = value
             elif not _same_value(value, param.default):
                 kwargs[param.name] = value
         return args, kwargs
