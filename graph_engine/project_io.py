@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 20_000
 MAX_EDGES = 100_000
+MAX_DEPTH = 64  # nesting of JSON objects/lists; real projects use under 10
 NODE_KEYS = ("id", "op", "params", "pos")
 EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
 
@@ -64,6 +65,8 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as exc:
         raise NotAProjectError(f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
                                hint="a LayerLoom project is a .layerloom.json file") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300-digit conversion limit
+        raise NotAProjectError(f"{path.name} cannot be read: {str(exc)[:120]}") from None
     except RecursionError:
         raise NotAProjectError(f"{path.name} is nested too deeply to be a LayerLoom project") from None
 
@@ -73,6 +76,8 @@ def parse_project(data: Any) -> Project:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise NotAProjectError("this is not a LayerLoom project", field="format",
                                hint='a project file starts with "format": "layerloom"')
+    if _too_deep(data, MAX_DEPTH):
+        raise NotAProjectError(f"the file is nested more than {MAX_DEPTH} levels deep; it is not a LayerLoom project")
     data = migrate(data)
     name = data.get("name", DEFAULT_NAME)
     if not isinstance(name, str):
@@ -85,6 +90,19 @@ def parse_project(data: Any) -> Project:
         raise ProjectError("training must be an object", field="training")
     extra = {k: v for k, v in data.items() if k not in ("format", "format_version", "name", "graph", "training")}
     return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra)
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether `value` nests lists/dicts more than `limit` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +225,13 @@ def edge_to_dict(edge: Edge) -> dict[str, Any]:
 
 
 def project_to_json(project: Project) -> str:
-    return json.dumps(project_to_dict(project), indent=2, ensure_ascii=False) + "\n"
+    data = project_to_dict(project)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from "\ud800" escapes in a file) only survive as escapes
+        text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+    return text
 
 
 def save_project(project: Project, path: str | os.PathLike) -> None:
