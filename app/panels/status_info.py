@@ -1,0 +1,109 @@
+"""The status bar's summary of the network: parameters, FLOPs per sample and estimated training memory.
+
+The numbers come from the document's last CheckResult (nothing is recomputed here); the memory estimate uses
+`estimated_memory_bytes` at the project's batch size. `format_count` and `format_bytes` are the human units
+every panel uses (12.3k, 4.5M; KiB/MiB/GiB).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+
+from graph_engine.validation import CheckResult, estimated_memory_bytes
+
+DEFAULT_BATCH_SIZE = 64
+
+_COUNT_UNITS = ("", "k", "M", "G", "T", "P")
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def format_count(n: int | float) -> str:
+    """A count in short human units: 950 -> "950", 12_345 -> "12.3k", 4_500_000 -> "4.5M"."""
+    n = float(n)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    if n < 1000:
+        return f"{sign}{int(round(n))}"
+    for i, unit in enumerate(_COUNT_UNITS):
+        scaled = n / 1000 ** i
+        # Pick the unit after rounding, so 999_960 reads "1.0M" and not "1000.0k".
+        if round(scaled, 1) < 1000 or unit == _COUNT_UNITS[-1]:
+            return f"{sign}{scaled:.1f}{unit}"
+    raise AssertionError("unreachable")
+
+
+def format_bytes(n: int | float) -> str:
+    """A size in binary units: 512 -> "512 B", 1536 -> "1.5 KiB", 3 * 2**30 -> "3.0 GiB"."""
+    n = float(n)
+    if n < 1024:
+        return f"{int(n)} B"
+    for i, unit in enumerate(_BYTE_UNITS):
+        scaled = n / 1024 ** i
+        if round(scaled, 1) < 1024 or unit == _BYTE_UNITS[-1]:
+            return f"{scaled:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def batch_size_of(training: Any) -> int:
+    """The project's training batch size (64 when the project has no training section or no valid size)."""
+    if isinstance(training, dict):
+        value = training.get("batch_size", DEFAULT_BATCH_SIZE)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return DEFAULT_BATCH_SIZE
+
+
+class StatusInfo(QWidget):
+    """Three compact read-outs for the main window's status bar; updates itself on `document.checked`.
+
+    Call `refresh()` after changing something the check result does not cover (the training batch size).
+    """
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setSpacing(10)
+        self.params_label = QLabel()
+        self.flops_label = QLabel()
+        self.memory_label = QLabel()
+        for i, label in enumerate((self.params_label, self.flops_label, self.memory_label)):
+            if i:
+                layout.addWidget(_separator())
+            label.setTextFormat(Qt.TextFormat.RichText)
+            layout.addWidget(label)
+        document.checked.connect(self._on_checked)
+        self.refresh()
+
+    def _on_checked(self, result: CheckResult) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        result = self.document.result
+        batch = batch_size_of(self.document.project.training)
+        params, flops = result.total_params, result.total_flops
+        memory = estimated_memory_bytes(result, batch)
+        muted = self.palette().placeholderText().color().name()
+        self.params_label.setText(f"<span style='color:{muted}'>Params</span> {format_count(params)}")
+        self.flops_label.setText(f"<span style='color:{muted}'>FLOPs</span> {format_count(flops)}")
+        self.memory_label.setText(f"<span style='color:{muted}'>Memory</span> {format_bytes(memory)} "
+                                  f"<span style='color:{muted}'>@ batch {batch}</span>")
+        partial = ("\nLayers with errors are not counted until they are fixed." if not result.ok else "")
+        self.params_label.setToolTip(f"{params:,} trainable parameters in the layers that reach an Output{partial}")
+        self.flops_label.setToolTip(f"{flops:,} floating-point operations for one sample's forward pass{partial}")
+        self.memory_label.setToolTip(
+            f"About {memory:,} bytes to train at batch size {batch}: weights, gradients and Adam's two moments, "
+            f"plus the activations kept for the backward pass{partial}")
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setFrameShadow(QFrame.Shadow.Plain)
+    line.setEnabled(False)
+    line.setFixedHeight(14)
+    return line
