@@ -1,0 +1,43 @@
+"""The benchmark scripts still run (--quick) and print their ratio lines.
+
+Speed is measured by the scripts themselves (DESIGN.md section 8), never asserted here: these tests only keep
+the scripts from rotting as the engine changes. They check the exit status and the shape of the output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+RATIO_LINE = re.compile(r"^ratio .+: \d+\.\d{3} \(.*budget <= [\d.]+.*\) (PASS|OVER)$", re.MULTILINE)
+
+
+def run_quick(script: str) -> str:
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{script} --quick failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_bench_model_quick_runs_and_prints_ratios():
+    out = run_quick("bench_model.py")
+    lines = RATIO_LINE.findall(out)
+    assert lines, out
+    for model in ("mlp", "rescnn", "lstm"):
+        assert re.search(rf"^ratio {model} built/", out, re.MULTILINE), out
+
+
+def test_bench_check_quick_runs_and_prints_ratios():
+    out = run_quick("bench_check.py")
+    assert RATIO_LINE.search(out), out
+    assert "1000-node graph" in out
+    assert re.search(r"^ratio full check / budget: ", out, re.MULTILINE), out
+    assert re.search(r"^ratio check\(\) after set_param, middle", out, re.MULTILINE), out
