@@ -165,6 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     param_edit(last_fc, f"check() after set_param, end ({last_fc})")
     param_edit("stem", "check() after set_param, start (stem)")
 
+    # Worst case: an edit near the Input that changes shapes, so every node downstream is re-inferred
+    # (here the residual Adds then disagree, so the errors cascade through the whole graph).
+    edits, checks = Timings(), Timings()
+    for i in range(repeat):
+        edits(lambda i=i: graph.set_param("stem", "out_features", WIDTH + 1 if i % 2 == 0 else WIDTH))
+        checks(checker.check)
+    graph.set_param("stem", "out_features", WIDTH)
+    checker.check()
+    label = "check() after shape-changing edit, start (stem)"
+    rows.append((label, checks, edits, None))
+
     removes, remove_checks, adds, add_checks = Timings(), Timings(), Timings(), Timings()
     for _ in range(repeat):
         removes(lambda: graph.remove_edge(skip))

@@ -12,7 +12,6 @@ so a full check of a 1000-node graph takes milliseconds (see benchmarks/bench_ch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,13 +166,19 @@ class Checker:
         if self._structure is None:
             self._structure = _analyse_structure(self.graph)
         structure = self._structure
-        todo = self._downstream(self._dirty)
+        # Early cut-off: a re-inferred node whose outputs did not change does not disturb its consumers, so
+        # an edit that keeps shapes (toggling bias) costs one node, not everything downstream.
+        todo = {n for n in self._dirty if n in self.graph}
         self._dirty = set()
         self.recomputed = 0
         for node_id in structure.order:
             if node_id in todo:
-                self._infos[node_id] = self._infer(self.graph.node(node_id), structure)
+                old = self._infos.get(node_id)
+                info = self._infer(self.graph.node(node_id), structure)
+                self._infos[node_id] = info
                 self.recomputed += 1
+                if old is None or old.outputs != info.outputs:
+                    todo.update(e.dst for e in self.graph.out_edges(node_id))
         for node_id in structure.in_cycle:  # no order: report their params, infer nothing
             if node_id in todo or node_id not in self._infos:
                 self._infos[node_id] = self._infer(self.graph.node(node_id), structure, skip_shapes=True)
@@ -184,17 +189,6 @@ class Checker:
             if info is not None:
                 diagnostics.extend(info.diagnostics)
         return CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
-
-    def _downstream(self, seeds: Iterable[str]) -> set[str]:
-        seen: set[str] = set()
-        stack = [s for s in seeds if s in self.graph]
-        while stack:
-            node_id = stack.pop()
-            if node_id in seen:
-                continue
-            seen.add(node_id)
-            stack.extend(e.dst for e in self.graph.out_edges(node_id) if e.dst in self.graph)
-        return seen
 
     def _infer(self, node: Node, structure: _Structure, skip_shapes: bool = False) -> NodeInfo:
         spec = get_spec(node.op)

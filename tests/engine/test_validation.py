@@ -122,9 +122,16 @@ def test_incremental_check_recomputes_only_downstream():
     assert checker.recomputed == 0
     p.graph.set_param("l45", "out_features", 4)
     result = checker.check()
-    assert checker.recomputed == 6  # l45..l49 and y
+    assert checker.recomputed == 2  # l45, and l46 whose input changed; its output did not, so l47.. are kept
     assert result.ok and str(result.shape("l45")) == "[4]"
     assert result.nodes["l46"].params["in_features"] == 4
+    p.graph.set_param("l10", "bias", False)
+    result = checker.check()
+    assert checker.recomputed == 1 and result.nodes["l10"].param_count == 8 * 8
+    p.graph.set_param("l2", "out_features", 5)
+    p.graph.set_param("l49", "out_features", 3)
+    checker.check()
+    assert checker.recomputed == 4  # l2, l3 (its input changed), l49 and y (l49's output changed)
     p.graph.set_param("l45", "out_features", 0)
     result = checker.check()
     assert [d.node_id for d in result.errors] == ["l45"]
