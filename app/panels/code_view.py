@@ -11,7 +11,7 @@ any valid code exists the errors themselves are shown.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -33,8 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.diagnostics import severity_icon
+from app.panels.param_editors import muted_color
 from app.panels.python_highlighter import PythonHighlighter
-from app.theme import WARNING_COLOR
+from app.theme import ERROR_COLOR, WARNING_COLOR
 from graph_engine.codegen import generate_code
 from graph_engine.errors import InvalidGraphError
 from graph_engine.project import class_name_for
@@ -127,6 +128,7 @@ class CodeViewPanel(QWidget):
         self._last_good: str | None = None
         self._key: tuple | None = None
         self._stale = False
+        self._checked_version = document.graph.version  # panels are made with a current result
         self._clock = QElapsedTimer()
         self.generations = 0  # how many times code was generated (throttling is observable in tests)
 
@@ -161,11 +163,6 @@ class CodeViewPanel(QWidget):
         self.banner_label.setWordWrap(True)
         banner_layout.addWidget(self.banner_icon, 0, Qt.AlignmentFlag.AlignTop)
         banner_layout.addWidget(self.banner_label, 1)
-        tint = QColor(WARNING_COLOR)
-        tint.setAlpha(40)
-        palette = self.banner.palette()
-        palette.setColor(QPalette.ColorRole.Window, tint)
-        self.banner.setPalette(palette)
         self.banner.hide()
         layout.addWidget(self.banner)
 
@@ -220,9 +217,10 @@ class CodeViewPanel(QWidget):
     # ---- throttled regeneration --------------------------------------------------------------------------
 
     def _current_key(self) -> tuple:
-        return (self.document.graph.version, self.document.project.name)
+        return (self._checked_version, self.document.project.name)
 
     def _on_checked(self, result: CheckResult) -> None:
+        self._checked_version = self.document.graph.version  # the graph `result` describes
         if self._current_key() == self._key:
             return
         self._schedule()
@@ -236,6 +234,11 @@ class CodeViewPanel(QWidget):
         elapsed = self._clock.elapsed() if self._clock.isValid() else THROTTLE_MS
         self._timer.start(max(0, THROTTLE_MS - elapsed))
 
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched between light and dark
+            self.highlighter.set_dark(_is_dark(self.palette()))
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._stale:
@@ -244,6 +247,8 @@ class CodeViewPanel(QWidget):
 
     def _regenerate(self) -> None:
         self._timer.stop()
+        if self.document.graph.version != self._checked_version:
+            return  # the graph changed after the last check: the coming `checked` schedules us again
         key = self._current_key()
         if key == self._key:
             return
@@ -252,7 +257,7 @@ class CodeViewPanel(QWidget):
         self.generations += 1
         result = self.document.result
         class_name = class_name_for(self.document.project.name)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_color(self.palette()).name()
         if result.ok:
             try:
                 code = generate_code(self.document.project, result)
@@ -267,15 +272,15 @@ class CodeViewPanel(QWidget):
                                      f"{code.count(chr(10)) + 1} lines</span>")
         else:
             self._show_problem(None, result)
-        has_code = self._last_good is not None
-        self.copy_button.setEnabled(has_code)
-        self.export_button.setEnabled(has_code)
+            return
+        self.copy_button.setEnabled(True)
+        self.export_button.setEnabled(True)
 
     def _show_problem(self, message: str | None, result: CheckResult) -> None:
         errors = result.errors
         n = len(errors)
         noun = f"{n} error{'s' if n != 1 else ''}"
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_color(self.palette()).name()
         self.banner_icon.setPixmap(severity_icon(ERROR if self._last_good is None else "warning")
                                    .pixmap(QSize(14, 14), self.devicePixelRatioF()))
         if self._last_good is not None:
@@ -299,9 +304,15 @@ class CodeViewPanel(QWidget):
             self._set_text("\n".join(lines) + "\n")
             self.title_label.setText(f"<b>{class_name_for(self.document.project.name)}</b> "
                                      f"<span style='color:{muted}'>· no valid code yet</span>")
+        tint = QColor(WARNING_COLOR if self._last_good is not None else ERROR_COLOR)
+        tint.setAlpha(40)
+        palette = self.banner.palette()
+        palette.setColor(QPalette.ColorRole.Window, tint)
+        self.banner.setPalette(palette)
         self.banner.show()
+        # Copy takes the code on screen; Export writes files only for a network that checks clean.
         self.copy_button.setEnabled(self._last_good is not None)
-        self.export_button.setEnabled(self._last_good is not None)
+        self.export_button.setEnabled(False)
 
     def _set_text(self, text: str) -> None:
         if self.editor.toPlainText() == text:

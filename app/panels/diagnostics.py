@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.param_editors import muted_color
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from graph_engine.catalog import get_spec
 from graph_engine.validation import ERROR, CheckResult, Diagnostic
@@ -181,7 +182,7 @@ class DiagnosticsPanel(QWidget):
         kept = current.data(0, DIAGNOSTIC_ROLE) if current is not None else None
         order = {node_id: i for i, node_id in enumerate(self.document.graph.nodes)}
         rows = sorted(enumerate(result.diagnostics), key=_sort_key(result, order))
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        muted = muted_color(self.palette())
         bold = QFont(self.tree.font())
         bold.setBold(True)
         self.tree.setUpdatesEnabled(False)
@@ -207,6 +208,10 @@ class DiagnosticsPanel(QWidget):
                     restore = item
             if restore is not None:
                 self.tree.setCurrentItem(restore)
+            if rows:  # the Layer column fits its names, within reason
+                self.tree.resizeColumnToContents(0)
+                header = self.tree.header()
+                header.resizeSection(0, min(max(header.sectionSize(0) + 8, 90), 220))
         finally:
             self.tree.setUpdatesEnabled(True)
         has_rows = bool(rows)

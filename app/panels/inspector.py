@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from app.document import EditRefused
 from app.panels.diagnostics import names_for, sentence_case, severity_icon
 from app.panels.palette import category_swatch
-from app.panels.param_editors import ParamEditor, editor_for, param_tooltip
+from app.panels.param_editors import ParamEditor, editor_for, muted_color, param_tooltip
 from app.panels.status_info import format_count
 from app.theme import ERROR_COLOR
 from graph_engine.catalog import get_spec
@@ -372,21 +372,25 @@ class InspectorPanel(QWidget):
         result = self.document.result
         info = result.nodes.get(self.node_id)
         spec = get_spec(self._node.op)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
-        unknown = f"<span style='color:{muted}'>unknown until the problems below are fixed</span>"
+        muted = muted_color(self.palette()).name()
+
+        def note(text: str) -> str:
+            return f"<span style='color:{muted}'>{text}</span>"
+
+        connected = bool(self.document.graph.in_edges(self.node_id))
         if spec is not None and not spec.inputs:
-            self.inputs_label.setText(f"<span style='color:{muted}'>none (this is where data enters)</span>")
+            self.inputs_label.setText(note("none: data enters here"))
         elif info is not None and info.inputs:
             self.inputs_label.setText(self._ports_text(
                 [spec.input_port_name(i) if spec else str(i) for i in range(len(info.inputs))], info.inputs))
         else:
-            self.inputs_label.setText(unknown)
+            self.inputs_label.setText(note("unknown" if connected else "not connected"))
         if spec is not None and not spec.outputs:
-            self.outputs_label.setText(f"<span style='color:{muted}'>none (what the network returns)</span>")
+            self.outputs_label.setText(note("none: the network returns its input"))
         elif info is not None and info.outputs is not None:
             self.outputs_label.setText(self._ports_text([p.name for p in spec.outputs], info.outputs))
         else:
-            self.outputs_label.setText(unknown)
+            self.outputs_label.setText(note("unknown until the problems below are fixed"))
         known = info is not None and info.outputs is not None
         params = info.param_count if known else None
         flops = info.flops if known else None
@@ -398,7 +402,7 @@ class InspectorPanel(QWidget):
         self._update_problems(result.for_node(self.node_id))
 
     def _ports_text(self, names: list[str], types) -> str:
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_color(self.palette()).name()
         if len(types) == 1:
             return f"<b>{types[0] if types[0] is not None else '?'}</b>"
         return "<br>".join(f"<span style='color:{muted}'>{name}</span> <b>{t if t is not None else '?'}</b>"
@@ -435,7 +439,7 @@ class InspectorPanel(QWidget):
         icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         icon.setContentsMargins(0, 2, 0, 0)
         layout.addWidget(icon)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        muted = muted_color(self.palette()).name()
         names = names_for(self.document.graph, d.node_id)
         hint = (f"<br><span style='color:{muted}'>{html.escape(sentence_case(d.hint, names))}</span>"
                 if d.hint else "")

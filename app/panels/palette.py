@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.param_editors import format_value
+from app.panels.param_editors import format_value, muted_color
 from app.theme import category_color
 from graph_engine.catalog import CATALOG, CATEGORIES, LayerSpec, specs_in
 from graph_engine.catalog.spec import REQUIRED
@@ -302,7 +302,7 @@ class PalettePanel(QWidget):
     def _populate(self) -> None:
         bold = QFont(self.tree.font())
         bold.setBold(True)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        muted = muted_color(self.palette())
         for category in CATEGORIES:
             specs = specs_in(category)
             header = QTreeWidgetItem(self.tree, [category, str(len(specs))])
@@ -422,7 +422,7 @@ class PalettePanel(QWidget):
     # ---- description -------------------------------------------------------------------------------------
 
     def _muted(self) -> str:
-        return self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        return muted_color(self.palette()).name()
 
     def _swatch_url(self, category: str) -> QUrl:
         url = QUrl(f"swatch:{category.replace('/', '_').replace(' ', '_')}")

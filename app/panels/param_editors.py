@@ -37,6 +37,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
+    QValidator,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -53,8 +54,9 @@ from PySide6.QtWidgets import (
 
 from app.theme import ERROR_COLOR
 from graph_engine.catalog.spec import REQUIRED, Param, ParamKind
-from graph_engine.params import AUTO
+from graph_engine.params import AUTO, validate_value
 
+_INT_TEXT = re.compile(r"[+-]?\d+")
 INT_MIN, INT_MAX = -(2**31) + 2, 2**31 - 1  # QSpinBox holds a C int; one below INT_MIN is the special value
 DIM_NAMES = {2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -141,10 +143,16 @@ def _expand(value: Any, length: int) -> tuple:
 
 
 class _SpinBox(QSpinBox):
-    """A spin box that ignores the wheel unless focused (scrolling the inspector must not edit values), and
-    that steps up from its special value ("auto (64)") to the value it stands for rather than the minimum."""
+    """A spin box for the inspector.
+
+    - The wheel changes it only when it has focus: scrolling the inspector must not edit values.
+    - Stepping up from its special value ("auto (64)") goes to the value auto stands for, not the minimum.
+    - A number outside the range can be typed, and is refused with a reason on Enter or focus out
+      (`out_of_range`) instead of Qt's silent refusal of the keystroke or trimming of the text.
+    """
 
     escaped = Signal()
+    out_of_range = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -153,6 +161,30 @@ class _SpinBox(QSpinBox):
         self.setAccelerated(True)
         self.setMinimumWidth(56)  # not the width of "16777216": the inspector may be a narrow dock
         self.resume_value: int | None = None
+
+    def validate(self, text: str, pos: int):
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Invalid and _INT_TEXT.fullmatch(self._bare(text)):
+            return QValidator.State.Intermediate, text, pos
+        return state, text, pos
+
+    def _bare(self, text: str) -> str:
+        text = text.strip()
+        if self.prefix() and text.startswith(self.prefix().strip()):
+            text = text[len(self.prefix().strip()):]
+        return text.strip()
+
+    def _refuse_out_of_range(self) -> bool:
+        """True (after emitting out_of_range and showing the value again) when the typed text is a whole
+        number outside the range."""
+        text = self._bare(self.text())
+        if not _INT_TEXT.fullmatch(text):
+            return False
+        value = int(text)
+        if self.minimum() <= value <= self.maximum():
+            return False
+        self.out_of_range.emit(value)
+        return True
 
     def wheelEvent(self, event) -> None:
         if self.hasFocus():
@@ -171,8 +203,14 @@ class _SpinBox(QSpinBox):
         if event.key() == Qt.Key.Key_Escape:
             self.escaped.emit()
             event.accept()
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._refuse_out_of_range():
+            event.accept()
         else:
             super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._refuse_out_of_range()
+        super().focusOutEvent(event)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -233,6 +271,17 @@ def _reset_icon(color: QColor) -> QIcon:
         p.end()
         icon.addPixmap(pixmap)
     return icon
+
+
+def muted_color(palette: QPalette, background: QPalette.ColorRole = QPalette.ColorRole.Window) -> QColor:
+    """The palette's placeholder colour, made opaque over `background`. Qt's default placeholder is the text
+    colour at half alpha, which rich text (`<span style='color:...'>`) would read as fully opaque."""
+    color = palette.color(QPalette.ColorRole.PlaceholderText)
+    if color.alpha() == 255:
+        return color
+    bg, a = palette.color(background), color.alphaF()
+    return QColor.fromRgbF(color.redF() * a + bg.redF() * (1 - a), color.greenF() * a + bg.greenF() * (1 - a),
+                           color.blueF() * a + bg.blueF() * (1 - a))
 
 
 def set_special_look(widget: QWidget, special: bool) -> None:
@@ -311,9 +360,12 @@ class ParamEditor(QWidget):
     def show_value(self, value: Any, auto: bool = False, inferred: Any = None) -> None:
         """Show the model's state without emitting: `value` (explicit or default; None for none/missing),
         whether an inferred param is on auto, and the value auto currently gives."""
-        self._value = value
-        self._auto = bool(auto and self.param.is_inferred)
-        self._inferred = inferred
+        auto = bool(auto and self.param.is_inferred)
+        unchanged = (auto == self._auto and _same(self.param, value, self._value)
+                     and _same(self.param, inferred, self._inferred))
+        self._value, self._auto, self._inferred = value, auto, inferred
+        if unchanged and self._editing():
+            return  # an unrelated refresh must not wipe what the user is typing
         self._display_all()
 
     def current(self) -> Any:
@@ -370,6 +422,17 @@ class ParamEditor(QWidget):
         self.show_error(reason)
         self.revert()
 
+    def _out_of_range(self, value: int) -> None:
+        self._refuse(validate_value(self.param, value) or f"{self.param.name} cannot be {value}")
+
+    def _editing(self) -> bool:
+        """Whether the user has typed into a focused field without committing yet."""
+        for widget in self._inputs:
+            line = widget if isinstance(widget, QLineEdit) else widget.findChild(QLineEdit)
+            if widget.hasFocus() and line is not None and line.isModified():
+                return True
+        return False
+
     def commit_pending(self) -> None:
         """Commit what a text field holds (the inspector calls it before switching to another layer)."""
 
@@ -418,6 +481,7 @@ class IntEditor(ParamEditor):
         self.spin.valueChanged.connect(self._finished)
         self.spin.editingFinished.connect(self._finished)
         self.spin.escaped.connect(self._escape)
+        self.spin.out_of_range.connect(self._out_of_range)
         self._add_input(self.spin)
         self._finish_row()
 
@@ -430,7 +494,11 @@ class IntEditor(ParamEditor):
         self.spin.setSpecialValueText(self._special_text() if self._special else "")
         special = self._special and (self._auto or self._value is None)
         if special:
-            self.spin.resume_value = self._inferred if isinstance(self._inferred, int) else None
+            if self.param.is_inferred:
+                self.spin.resume_value = self._inferred if isinstance(self._inferred, int) else None
+            else:  # up from "none": 0 where the range allows (padding_idx), not -16777216
+                lo, hi = _int_range(self.param)
+                self.spin.resume_value = 0 if lo <= 0 <= hi else lo
             self.spin.setValue(self.spin.minimum())
         else:
             self.spin.resume_value = None
@@ -443,6 +511,10 @@ class IntEditor(ParamEditor):
         if self._special and v == self.spin.minimum():
             return AUTO if self.param.is_inferred else None
         return v
+
+    def commit_pending(self) -> None:
+        if not self.spin._refuse_out_of_range():
+            self.spin.interpretText()  # emits valueChanged, hence a commit, when the typed number is new
 
     def _finished(self) -> None:
         self._offer(self.value())
@@ -558,6 +630,7 @@ class IntTupleEditor(ParamEditor):
         self.spin.valueChanged.connect(self._finished)
         self.spin.editingFinished.connect(self._finished)
         self.spin.escaped.connect(self._escape)
+        self.spin.out_of_range.connect(self._out_of_range)
         self._add_input(self.spin)
         self.dims: list[_SpinBox] = []
         names = DIM_NAMES.get(self.length, tuple(str(i) for i in range(self.length)))
@@ -569,6 +642,7 @@ class IntTupleEditor(ParamEditor):
             dim.valueChanged.connect(self._finished)
             dim.editingFinished.connect(self._finished)
             dim.escaped.connect(self._escape)
+            dim.out_of_range.connect(self._out_of_range)
             dim.hide()
             self.dims.append(dim)
             self._add_input(dim)
@@ -617,6 +691,11 @@ class IntTupleEditor(ParamEditor):
         for dim in self.dims:
             dim.setVisible(split)
 
+    def commit_pending(self) -> None:
+        for spin in [self.spin, *self.dims]:
+            if spin.hasFocus() and not spin._refuse_out_of_range():
+                spin.interpretText()
+
     def value(self) -> Any:
         if self.per_dimension:
             return [d.value() for d in self.dims]
@@ -659,7 +738,7 @@ class IntListEditor(ParamEditor):
         if param.nullable:
             self.line.setPlaceholderText("none")
         elif param.kind is ParamKind.INT_LIST:
-            self.line.setPlaceholderText("e.g. 1, 28, 28")
+            self.line.setPlaceholderText("whole numbers, e.g. 4, 16")
         else:
             self.line.setPlaceholderText("e.g. 3 or 3, 5")
         self.line.editingFinished.connect(self.commit_pending)

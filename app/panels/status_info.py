@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
+from app.panels.param_editors import muted_color
 from graph_engine.validation import CheckResult, estimated_memory_bytes
 
 DEFAULT_BATCH_SIZE = 64
@@ -87,10 +88,15 @@ class StatusInfo(QWidget):
         batch = batch_size_of(self.document.project.training)
         params, flops = result.total_params, result.total_flops
         memory = estimated_memory_bytes(result, batch)
-        muted = self.palette().placeholderText().color().name()
-        self.params_label.setText(f"<span style='color:{muted}'>Params</span> {format_count(params)}")
-        self.flops_label.setText(f"<span style='color:{muted}'>FLOPs</span> {format_count(flops)}")
-        self.memory_label.setText(f"<span style='color:{muted}'>Memory</span> {format_bytes(memory)} "
+        muted = muted_color(self.palette()).name()
+        # Nothing reaches an Output yet: zeros would read as a real (empty) network.
+        empty = not result.live
+        params_text = "—" if empty else format_count(params)
+        flops_text = "—" if empty else format_count(flops)
+        memory_text = "—" if empty else format_bytes(memory)
+        self.params_label.setText(f"<span style='color:{muted}'>Params</span> {params_text}")
+        self.flops_label.setText(f"<span style='color:{muted}'>FLOPs</span> {flops_text}")
+        self.memory_label.setText(f"<span style='color:{muted}'>Memory</span> {memory_text} "
                                   f"<span style='color:{muted}'>@ batch {batch}</span>")
         partial = ("\nLayers with errors are not counted until they are fixed." if not result.ok else "")
         self.params_label.setToolTip(f"{params:,} trainable parameters in the layers that reach an Output{partial}")

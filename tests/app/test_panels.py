@@ -256,6 +256,47 @@ def test_a_bad_value_is_refused_with_its_reason(qtbot, doc, op, param, text, rea
     assert _commands(doc) == before + 1
 
 
+def test_an_int_typed_out_of_range_is_refused_with_its_reason(qtbot, doc):
+    inspector = _panel(qtbot, InspectorPanel(doc))
+    node = doc.add_node("Softmax", (0, 0))
+    spin = inspector.editors["dim"].spin
+    before = _commands(doc)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "20")  # typing is not blocked keystroke by keystroke
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert "dim" not in doc.graph.node(node).params and _commands(doc) == before
+    assert "between -8 and 8" in inspector.editors["dim"].message_text()
+    assert spin.value() == -1 and spin.text() == "-1"
+
+
+def test_a_refresh_does_not_wipe_uncommitted_typing(qtbot, doc):
+    inspector = _panel(qtbot, InspectorPanel(doc))
+    doc.set_selection(["fc1"])
+    line_editor = inspector.editors["out_features"]
+    line_editor.spin.setFocus()
+    qtbot.waitUntil(line_editor.spin.hasFocus, timeout=1000)
+    line_editor.spin.selectAll()
+    qtbot.keyClicks(line_editor.spin, "77")
+    doc.set_param("fc2", "out_features", 60)  # another layer changes: a check and a refresh follow
+    _settle(qtbot, doc)
+    assert line_editor.spin.text() == "77"
+    qtbot.keyClick(line_editor.spin, Qt.Key.Key_Return)
+    assert doc.graph.node("fc1").params["out_features"] == 77
+
+
+def test_switching_layers_commits_what_was_typed(qtbot, doc):
+    inspector = _panel(qtbot, InspectorPanel(doc))
+    doc.set_selection(["fc2"])
+    spin = inspector.editors["out_features"].spin
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=1000)
+    spin.selectAll()
+    qtbot.keyClicks(spin, "42")
+    doc.set_selection(["fc3"])  # e.g. a keyboard shortcut selects another layer while the field has focus
+    assert doc.graph.node("fc2").params["out_features"] == 42
+    assert inspector.node_id == "fc3"
+
+
 def test_inferred_params_show_auto_and_can_be_overridden_and_reset(qtbot, doc):
     inspector = _panel(qtbot, InspectorPanel(doc))
     doc.set_selection(["fc1"])
@@ -373,11 +414,12 @@ def test_code_view_shows_the_class_and_follows_edits(qtbot, doc):
     assert "nn.Linear(84, 7)" in view.text() and view.is_stale
     view.copy_to_clipboard()
     assert QGuiApplication.clipboard().text() == view.code()
-    with qtbot.waitSignal(view.export_requested, timeout=1000):
-        view.export_button.click()
+    assert not view.export_button.isEnabled()  # files are written only for a network that checks clean
     doc.undo_stack.undo()
     qtbot.waitUntil(lambda: not view.banner.isVisible(), timeout=3000)
     assert not view.is_stale
+    with qtbot.waitSignal(view.export_requested, timeout=1000):
+        view.export_button.click()
 
 
 def test_code_view_without_valid_code_lists_the_errors(qtbot):
