@@ -1,0 +1,572 @@
+"""The canvas widget: zoom, pan, fit, rubber-band selection, keyboard, palette drops, clipboard, quick-add.
+
+Navigation: the wheel zooms around the cursor (0.1x to 4x; fit-all may go further out so a huge graph still
+fits), the middle button or space+drag pans, F fits everything. Editing keys: Delete/Backspace deletes the
+selection, Ctrl+C/X/V/D copy/cut/paste/duplicate, arrows nudge the selection, typing a letter (or a double-click on
+empty canvas) opens the quick-add popup. Plain F fits; Shift+F types an "F" into quick-add.
+
+Public API: `fit_all()`, `center_on(node_id)`, `copy()`, `cut()`, `paste()`, `duplicate()`,
+`delete_selection()`, `select_all()`, `open_quick_add()`, signals `message(str)` (refusals and hints) and
+`node_activated(str)` (double-click on a node). Every edit goes through the Document; a refusal becomes a
+`message`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QContextMenuEvent,
+    QCursor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPolygonF,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QMenu, QWidget
+
+from app.canvas.appearance import HEADER_H, NODE_WIDTH, PORT_Y0, CanvasColors
+from app.canvas.clipboard import ClipboardError, clipboard_nodes, copy_to_clipboard
+from app.canvas.node_item import NodeItem
+from app.canvas.quick_add import QuickAddPopup
+from app.canvas.scene import CanvasScene
+from app.document import Document
+from graph_engine.catalog import get_spec
+from graph_engine.graph import Edge, Node
+
+OP_MIME = "application/x-layerloom-op"
+MIN_ZOOM = 0.1
+MAX_ZOOM = 4.0
+MIN_FIT_ZOOM = 0.02  # fit-all may go below MIN_ZOOM so that a very large graph still fits
+MAX_FIT_ZOOM = 1.0  # a small graph is fitted at 100%, not blown up
+FIT_MARGIN = 40.0
+WHEEL_BASE = 1.0015  # zoom factor per eighth of a degree: one notch (120) is ~1.2x
+GRID = 20.0
+GRID_MIN_PIXELS = 14.0
+SCENE_EXTENT = 1.0e6  # the view scrolls over this square, so panning never hits an edge
+NUDGE = 10.0
+NUDGE_FAR = 50.0
+PLACE_GAP = 70.0  # horizontal gap when a new layer is placed right of the one it is wired from
+READ_ONLY_REFUSAL = "The network cannot be edited while it is training; stop the run first"
+READ_ONLY_TEXT = "Read-only while training: layers can be moved and inspected, not edited"
+
+
+class CanvasView(QGraphicsView):
+    message = Signal(str)
+    node_activated = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None):
+        self.document = document
+        self.canvas = CanvasScene(document)
+        super().__init__(self.canvas, parent)
+        self.canvas.setParent(self)
+        self.canvas.message.connect(self.message)
+        self.canvas.quick_add_requested.connect(self._quick_add_from_link)
+        document.read_only_changed.connect(self._read_only_changed)
+        document.bridge.node_added.connect(self._update_empty_hint)
+        document.bridge.node_removed.connect(self._update_empty_hint)
+
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+
+        self._pan_from: QPoint | None = None
+        self._space_held = False
+        self._user_navigated = False
+        self._quick_add_target: dict[str, Any] = {}
+        self.quick_add = QuickAddPopup(self.viewport())
+        self.quick_add.chosen.connect(self._quick_add_chosen)
+        self.quick_add.closed.connect(lambda: self.setFocus(Qt.FocusReason.PopupFocusReason))
+
+        self._read_only_label = self._overlay_label()
+        self._read_only_label.setText(READ_ONLY_TEXT)
+        self._read_only_label.setVisible(document.read_only)
+        self._empty_label = self._overlay_label(hint=True)
+        self._empty_label.setText("Drag layers here from the palette, or type a layer name to add it")
+        self._apply_colors()
+        self._update_empty_hint()
+        self.centerOn(0, 0)
+
+    # ---- public API --------------------------------------------------------------------------------------
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit_all(self) -> None:
+        """Zoom and scroll so every layer is visible (at most 100%)."""
+        rect = self.canvas.nodes_rect()
+        if rect.isNull():
+            self._set_zoom(1.0)
+            self.centerOn(0, 0)
+            return
+        rect = rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
+        view = self.viewport().rect()
+        if view.width() < 2 or view.height() < 2:
+            return
+        zoom = min(view.width() / rect.width(), view.height() / rect.height())
+        self._set_zoom(min(max(zoom, MIN_FIT_ZOOM), MAX_FIT_ZOOM))
+        self.centerOn(rect.center())
+
+    def center_on(self, node_id: str) -> None:
+        """Scroll so the node is in the middle of the view (zoom kept; zooms in if text is unreadable)."""
+        item = self.canvas.item_for_node.get(node_id)
+        if item is None:
+            return
+        self._user_navigated = True
+        if self.zoom() < 0.6:
+            self._set_zoom(1.0)
+        self.centerOn(item.sceneBoundingRect().center())
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by `factor` keeping the scene point under `anchor` (viewport coordinates) in place."""
+        current = self.zoom()
+        target = current * factor
+        if factor < 1:
+            target = max(target, min(MIN_ZOOM, current))
+        else:
+            target = min(target, max(MAX_ZOOM, current))
+        if abs(target - current) < 1e-9:
+            return
+        self._user_navigated = True
+        anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self._set_zoom(target)
+        after = self.mapFromScene(before)
+        shift = after - anchor.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + shift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + shift.y())
+
+    def select_all(self) -> None:
+        self.canvas.select_nodes(self.document.graph.nodes)
+
+    def delete_selection(self) -> None:
+        ids, edges = self.canvas.selected_node_ids(), self.canvas.selected_edges()
+        if ids or edges:
+            self.canvas.run_edit(lambda: self.document.delete(ids, edges), "Cannot delete: ")
+
+    def copy(self) -> int:
+        ids = self.canvas.selected_node_ids()
+        if not ids:
+            self.message.emit("Select layers to copy")
+            return 0
+        count = copy_to_clipboard(self.document.graph, ids)
+        self.message.emit(f"Copied {count} layer{'s' if count != 1 else ''}")
+        return count
+
+    def cut(self) -> None:
+        if self.document.read_only:
+            self.message.emit(READ_ONLY_REFUSAL)
+            return
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self) -> list[str]:
+        """Paste the clipboard's layers with their top-left corner at the cursor (or mid-view)."""
+        try:
+            content = clipboard_nodes()
+        except ClipboardError as exc:
+            self.message.emit(str(exc))
+            return []
+        if not content or not content[0]:
+            self.message.emit("Nothing to paste: copy some layers first")
+            return []
+        nodes, edges = content
+        self._place_unpositioned(nodes)
+        left = min(n.pos[0] for n in nodes)
+        top = min(n.pos[1] for n in nodes)
+        at = self._insert_point()
+        offset = (round(at.x() - left), round(at.y() - top))
+        return self.canvas.run_edit(lambda: self.document.paste(nodes, edges, offset), "Cannot paste: ") or []
+
+    def duplicate(self) -> list[str]:
+        """Copies of the selection (with the edges among them) next to it, without touching the clipboard."""
+        ids = self.canvas.selected_node_ids()
+        if not ids:
+            self.message.emit("Select layers to duplicate")
+            return []
+        nodes, edges = self.document.graph.subgraph(ids)
+        self._place_unpositioned(nodes)
+        return self.canvas.run_edit(lambda: self.document.paste(nodes, edges, (40.0, 40.0)),
+                                    "Cannot duplicate: ") or []
+
+    def open_quick_add(self, text: str = "", at: QPointF | None = None,
+                       wiring: dict[str, Any] | None = None) -> bool:
+        """Open the type-to-add popup. Without explicit `wiring`, a single selected layer feeds the new one.
+        Returns False (with a message) when the document is read-only."""
+        if self.document.read_only:
+            self.message.emit(READ_ONLY_REFUSAL)
+            return False
+        if at is None:
+            at = self._insert_point()
+        if wiring is None:
+            wiring = {}
+            selected = self.document.selection
+            if len(selected) == 1 and selected[0] in self.document.graph:
+                spec = get_spec(self.document.graph.node(selected[0]).op)
+                if spec is not None and spec.outputs:
+                    wiring = {"connect_from": (selected[0], 0), "auto_place": True}
+        self._quick_add_target = {"at": at, **wiring}
+        self.quick_add.popup(self.mapFromScene(at), text)
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _set_zoom(self, zoom: float) -> None:
+        self.setTransform(self.transform().fromScale(zoom, zoom))
+        self.canvas.set_view_zoom(zoom)
+
+    def _cursor_scene_pos(self) -> QPointF | None:
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if self.viewport().rect().contains(pos):
+            return self.mapToScene(pos)
+        return None
+
+    def _insert_point(self) -> QPointF:
+        at = self._cursor_scene_pos()
+        return at if at is not None else self.mapToScene(self.viewport().rect().center())
+
+    @staticmethod
+    def _place_unpositioned(nodes: list[Node]) -> None:
+        known = [n.pos for n in nodes if n.pos is not None]
+        x = max((p[0] for p in known), default=-220.0) + 220.0
+        for node in nodes:
+            if node.pos is None:
+                node.pos = (x, 0.0)
+                x += 220.0
+
+    def _free_spot_right_of(self, node_id: str) -> QPointF:
+        """Right of `node_id` at the layout's column pitch, moved down until no card is in the way."""
+        item = self.canvas.item_for_node[node_id]
+        x = item.pos().x() + NODE_WIDTH + PLACE_GAP
+        y = item.pos().y()
+        for _ in range(50):
+            probe = QRectF(x - 10, y - 10, NODE_WIDTH + 20, 100)
+            if not any(isinstance(i, NodeItem) for i in self.canvas.items(probe)):
+                break
+            y += 140.0
+        return QPointF(x, y)
+
+    def _add_layer(self, op: str, at: QPointF, wiring: dict[str, Any]) -> str | None:
+        connect_from = wiring.get("connect_from")
+        connect_to = wiring.get("connect_to")
+        if connect_from and wiring.get("auto_place"):
+            over_card = any(isinstance(i, NodeItem) for i in self.canvas.items(at))
+            if self._cursor_scene_pos() is None or over_card:
+                at = self._free_spot_right_of(connect_from[0])
+                pos = (at.x(), at.y())
+            else:
+                pos = (at.x(), at.y() - PORT_Y0)
+        elif connect_from:
+            pos = (at.x(), at.y() - PORT_Y0)  # the new layer's input port lands where the link was dropped
+        elif connect_to:
+            pos = (at.x() - NODE_WIDTH, at.y() - PORT_Y0)
+        else:
+            pos = (at.x() - NODE_WIDTH / 2, at.y() - HEADER_H / 2)
+        pos = (float(round(pos[0])), float(round(pos[1])))
+        if not connect_to:
+            return self.canvas.run_edit(lambda: self.document.add_node(op, pos, connect_from=connect_from),
+                                        f"Cannot add {op}: ")
+        # Wired backwards (a link dragged out of an input): the new layer feeds that input, in one undo step.
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Add {op}")
+        try:
+            node_id = self.canvas.run_edit(lambda: self.document.add_node(op, pos), f"Cannot add {op}: ")
+            if node_id is not None:
+                edge = Edge(node_id, connect_to[0], 0, connect_to[1])
+                self.canvas.connect_edge(edge)
+        finally:
+            stack.endMacro()
+        return node_id
+
+    def _quick_add_chosen(self, op: str) -> None:
+        target, self._quick_add_target = self._quick_add_target, {}
+        at = target.pop("at", None) or self._insert_point()
+        self._add_layer(op, at, target)
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _quick_add_from_link(self, scene_pos: QPointF, wiring: dict[str, Any]) -> None:
+        self.open_quick_add("", scene_pos, wiring)
+
+    def _overlay_label(self, hint: bool = False) -> QLabel:
+        label = QLabel(self)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setProperty("hint", hint)
+        return label
+
+    def _apply_colors(self) -> None:
+        colors = CanvasColors.from_palette(self.palette())
+        self.canvas.set_colors(colors)
+        self.setBackgroundBrush(colors.background)
+        self.resetCachedContent()
+        pill = "#3a2e12" if colors.dark else "#fff4d6"
+        ink = "#f3d9a4" if colors.dark else "#7a5200"
+        self._read_only_label.setStyleSheet(
+            f"QLabel {{ background: {pill}; color: {ink}; border: 1px solid {colors.warning.name()};"
+            " border-radius: 11px; padding: 3px 12px; font-size: 12px; }")
+        self._empty_label.setStyleSheet(f"QLabel {{ color: {colors.text_dim.name()}; font-size: 14px; }}")
+        self._position_overlays()
+
+    def _position_overlays(self) -> None:
+        for label in (self._read_only_label, self._empty_label):
+            label.adjustSize()
+        r = self._read_only_label
+        r.move((self.width() - r.width()) // 2, 10)
+        e = self._empty_label
+        e.move((self.width() - e.width()) // 2, (self.height() - e.height()) // 2)
+
+    def _update_empty_hint(self, *args) -> None:
+        self._empty_label.setVisible(len(self.document.graph) == 0)
+
+    def _read_only_changed(self, read_only: bool) -> None:
+        self._read_only_label.setVisible(read_only)
+        self._position_overlays()
+        if read_only:
+            self.canvas.cancel_gesture()
+            self.quick_add.close_popup()
+
+    # ---- painting ----------------------------------------------------------------------------------------
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        colors = self.canvas.colors
+        painter.fillRect(rect, colors.background)
+        zoom = self.zoom()
+        step = GRID
+        while step * zoom < GRID_MIN_PIXELS:
+            step *= 5
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        minor, major = QPolygonF(), QPolygonF()
+        y = top
+        while y <= rect.bottom():
+            x = left
+            major_row = round(y / step) % 5 == 0
+            while x <= rect.right():
+                (major if major_row and round(x / step) % 5 == 0 else minor).append(QPointF(x, y))
+                x += step
+            y += step
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        faint = QColor(colors.grid)
+        faint.setAlphaF(0.55)
+        pen = QPen(faint, 1.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawPoints(minor)
+        pen = QPen(colors.grid, 2.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawPoints(major)
+        painter.restore()
+
+    # ---- Qt events ---------------------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_colors()
+        super().changeEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._position_overlays()
+        if not self._user_navigated:
+            self.fit_all()  # until the user zooms or pans, the whole graph stays in view
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        delta = event.angleDelta().y()
+        if delta == 0:
+            event.ignore()
+            return
+        self.zoom_by(WHEEL_BASE ** delta, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.quick_add.isVisible() and not self.quick_add.geometry().contains(event.position().toPoint()):
+            self.quick_add.close_popup()
+        pan = event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space_held)
+        if pan:
+            self._pan_from = event.position().toPoint()
+            self._user_navigated = True
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            pos = event.position().toPoint()
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            if self._space_held:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        item = self.itemAt(event.position().toPoint())
+        node_id = self.canvas.node_for_item(item)
+        if node_id is not None:
+            self.node_activated.emit(node_id)
+            event.accept()
+            return
+        if item is None:
+            self.open_quick_add("", self.mapToScene(event.position().toPoint()), {})
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._shortcut(event):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _shortcut(self, event: QKeyEvent) -> bool:
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy()
+        elif event.matches(QKeySequence.StandardKey.Cut):
+            self.cut()
+        elif event.matches(QKeySequence.StandardKey.Paste):
+            self.paste()
+        elif event.matches(QKeySequence.StandardKey.SelectAll):
+            self.select_all()
+        elif ctrl and key == Qt.Key.Key_D:
+            self.duplicate()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not ctrl:
+            self.delete_selection()
+        elif key == Qt.Key.Key_Escape:
+            if not self.canvas.cancel_gesture():
+                self.canvas.select_nodes([])
+        elif key == Qt.Key.Key_Space and not ctrl:
+            if not event.isAutoRepeat():
+                self._space_held = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_F and mods == Qt.KeyboardModifier.NoModifier:
+            self._user_navigated = False
+            self.fit_all()
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) and not ctrl:
+            step = NUDGE_FAR if mods & Qt.KeyboardModifier.ShiftModifier else NUDGE
+            dx = {Qt.Key.Key_Left: -step, Qt.Key.Key_Right: step}.get(key, 0.0)
+            dy = {Qt.Key.Key_Up: -step, Qt.Key.Key_Down: step}.get(key, 0.0)
+            self.canvas.nudge_selection(dx, dy)
+        elif not (mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                          | Qt.KeyboardModifier.MetaModifier)) and event.text()[:1].isalpha():
+            self.open_quick_add(event.text())
+        else:
+            return False
+        return True
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            if self._pan_from is None:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self._space_held = False
+        super().focusOutEvent(event)
+
+    # ---- drops from the palette --------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(OP_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()  # a project file dropped on the canvas goes on to the main window
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(OP_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:
+        event.accept()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(OP_MIME):
+            event.ignore()
+            return
+        op = bytes(event.mimeData().data(OP_MIME).data()).decode("utf-8", "replace").strip()
+        event.acceptProposedAction()
+        at = self.mapToScene(event.position().toPoint())
+        self._add_layer(op, at, {})
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # ---- context menu ------------------------------------------------------------------------------------
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self.itemAt(event.pos())
+        node_id = self.canvas.node_for_item(item)
+        at = self.mapToScene(event.pos())
+        menu = QMenu(self)
+        if node_id is not None:
+            if node_id not in self.document.selection:
+                self.canvas.select_nodes([node_id])
+            self._action(menu, "Edit properties", lambda: self.node_activated.emit(node_id))
+            menu.addSeparator()
+            self._action(menu, "Cut", self.cut, QKeySequence.StandardKey.Cut)
+            self._action(menu, "Copy", self.copy, QKeySequence.StandardKey.Copy)
+            self._action(menu, "Duplicate", self.duplicate, QKeySequence("Ctrl+D"))
+            self._action(menu, "Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
+        else:
+            self._action(menu, "Add layer…", lambda: self.open_quick_add("", at, {}))
+            self._action(menu, "Paste", self.paste, QKeySequence.StandardKey.Paste)
+            menu.addSeparator()
+            self._action(menu, "Select all", self.select_all, QKeySequence.StandardKey.SelectAll)
+            self._action(menu, "Fit all", self.fit_all, QKeySequence("F"))
+            self._action(menu, "Tidy up", lambda: self.canvas.run_edit(self.document.tidy_up))
+        menu.exec(event.globalPos())
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutVisibleInContextMenu(True)
+        return action
+
+
