@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -48,10 +49,18 @@ def load_project(source: str | os.PathLike | dict) -> Project:
 
 def read_json(path: Path) -> Any:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise NotAProjectError(f"{path.name} is {size // 2**20} MiB, too large to be a LayerLoom project")
-        text = path.read_bytes().decode("utf-8-sig")
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a device or a pipe could never end, or hold anything
+            raise NotAProjectError(f"{path} is not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise NotAProjectError(f"{path.name} is {info.st_size // 2**20} MiB, too large to be a LayerLoom project")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows while we read
+        if len(raw) > MAX_FILE_BYTES:
+            raise NotAProjectError(f"{path.name} is too large to be a LayerLoom project")
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise NotAProjectError(f"{path} does not exist") from None
     except IsADirectoryError:
@@ -60,6 +69,8 @@ def read_json(path: Path) -> Any:
         raise NotAProjectError(f"{path.name} is not a text file", hint="a project is a UTF-8 JSON file") from None
     except OSError as exc:
         raise NotAProjectError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:  # a path with a NUL byte
+        raise NotAProjectError(f"{str(path)[:80]!r} is not a valid file path") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
