@@ -300,12 +300,16 @@ class InspectorPanel(QWidget):
                 editor.committed.connect(lambda value, name=param.name: self._commit_param(name, value))
                 label = QLabel(param.name, content)
                 label.setToolTip(param_tooltip(param))
-                label.setBuddy(editor._inputs[0] if editor._inputs else editor)
+                label.setBuddy(editor.primary_input)
                 form.addRow(label, editor)
                 self.editors[param.name] = editor
             layout.addLayout(form)
         elif spec is not None:
             layout.addWidget(_muted_label(f"{spec.op} has no parameters to set.", content))
+        else:
+            stored = ", ".join(f"{k} = {v!r}" for k, v in node.params.items()) or "none"
+            layout.addWidget(_muted_label(f"Choose a known layer type to edit its parameters. "
+                                          f"Stored in the file: {stored}", content))
         for param in fixed:
             note = _muted_label(f"{param.name} = {param.default!r}: {param.doc}", content)
             note.setToolTip("Fixed in LayerLoom; not editable")
@@ -390,7 +394,7 @@ class InspectorPanel(QWidget):
         elif info is not None and info.outputs is not None:
             self.outputs_label.setText(self._ports_text([p.name for p in spec.outputs], info.outputs))
         else:
-            self.outputs_label.setText(note("unknown until the problems below are fixed"))
+            self.outputs_label.setText(note("unknown until the problems are fixed"))
         known = info is not None and info.outputs is not None
         params = info.param_count if known else None
         flops = info.flops if known else None

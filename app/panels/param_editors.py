@@ -436,9 +436,13 @@ class ParamEditor(QWidget):
     def commit_pending(self) -> None:
         """Commit what a text field holds (the inspector calls it before switching to another layer)."""
 
+    @property
+    def primary_input(self) -> QWidget:
+        """The widget that takes focus for this param (a label's buddy)."""
+        return self._inputs[0] if self._inputs else self
+
     def focus_field(self) -> None:
-        if self._inputs:
-            self._inputs[0].setFocus(Qt.FocusReason.OtherFocusReason)
+        self.primary_input.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ---- messages ----------------------------------------------------------------------------------------
 
