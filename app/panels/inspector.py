@@ -294,7 +294,7 @@ class InspectorPanel(QWidget):
             form.setVerticalSpacing(5)
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks: field under label
             for param in params:
                 editor = editor_for(param, content)
                 editor.committed.connect(lambda value, name=param.name: self._commit_param(name, value))

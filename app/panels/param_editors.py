@@ -284,6 +284,23 @@ def muted_color(palette: QPalette, background: QPalette.ColorRole = QPalette.Col
                            color.blueF() * a + bg.blueF() * (1 - a))
 
 
+def _split_icon(color: QColor) -> QIcon:
+    """Side-by-side boxes: "one value per dimension"."""
+    icon = QIcon()
+    for scale in (1, 2):
+        pixmap = QPixmap(16 * scale, 16 * scale)
+        pixmap.setDevicePixelRatio(scale)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(color, 1.2))
+        for x in (1.5, 6.5, 11.5):
+            p.drawRoundedRect(QRectF(x, 4.5, 3.5, 7), 1, 1)
+        p.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
 def set_special_look(widget: QWidget, special: bool) -> None:
     """Grey italic for a value that stands for something else ("auto (64)", "none")."""
     font = widget.font()
@@ -641,7 +658,9 @@ class IntTupleEditor(ParamEditor):
         for name in names if self.length > 1 else ():
             dim = _SpinBox(self)
             dim.setRange(lo, hi)
-            dim.setPrefix(f"{name}  ")
+            dim.setPrefix(f"{name} ")
+            dim.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)  # compact: arrow keys and wheel still step
+            dim.setMinimumWidth(40)
             dim.setToolTip(f"{param.name} along {name}")
             dim.valueChanged.connect(self._finished)
             dim.editingFinished.connect(self._finished)
@@ -653,7 +672,8 @@ class IntTupleEditor(ParamEditor):
         self.split_button = QToolButton(self)
         self.split_button.setCheckable(True)
         self.split_button.setAutoRaise(True)
-        self.split_button.setText("per dim")
+        self.split_button.setIcon(_split_icon(self.palette().color(QPalette.ColorRole.WindowText)))
+        self.split_button.setIconSize(QSize(14, 14))
         self.split_button.setToolTip(f"Set {param.name} separately for each dimension "
                                      f"({', '.join(names)})" if self.length > 1 else "")
         self.split_button.toggled.connect(self._split_toggled)
