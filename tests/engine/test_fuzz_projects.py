@@ -15,12 +15,14 @@ Properties, for every mutated file:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import itertools
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -329,6 +331,7 @@ def corrupted_texts(draw) -> bytes:
 # ---- helpers ------------------------------------------------------------------------------------------
 
 _folder = Path(tempfile.mkdtemp(prefix="layerloom-fuzz-"))
+atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 _file_counter = itertools.count()
 
 
