@@ -361,13 +361,13 @@ def _port_problems(graph: Graph, node: Node, spec: LayerSpec, bad_inputs: set[st
             bad_inputs.add(node.id)
         if len(port_edges) > 1:
             sources = ", ".join(_short(e.src) for e in port_edges)
-            diags.append(Diagnostic(ERROR, node.id, f"input {_port_label(spec, port)} is fed twice (from {sources})",
+            diags.append(Diagnostic(ERROR, node.id, f"{_port_label(spec, port)} is fed twice (from {sources})",
                                     "a port takes one tensor: merge them with Add or Concat first",
                                     edge=port_edges[1]))
             bad_inputs.add(node.id)
     for port in range(n_ports):
         if port not in by_port and not (not spec.variadic and spec.inputs[port].optional):
-            diags.append(Diagnostic(ERROR, node.id, f"input {_port_label(spec, port)} is not connected",
+            diags.append(Diagnostic(ERROR, node.id, f"{_port_label(spec, port)} is not connected",
                                     "drag an edge from a layer's output to it"))
             bad_inputs.add(node.id)
     if spec.variadic and len(by_port) < spec.min_inputs and by_port:
@@ -383,9 +383,10 @@ def _port_problems(graph: Graph, node: Node, spec: LayerSpec, bad_inputs: set[st
 
 
 def _port_label(spec: LayerSpec, port: int) -> str:
+    """'the input' for single-input layers, 'input 1 (memory)' where there are several."""
     if spec.variadic or len(spec.inputs) > 1:
-        return f"{port} ({spec.input_port_name(port)})"
-    return spec.input_port_name(port) if spec.inputs else str(port)
+        return f"input {port} ({spec.input_port_name(port)})"
+    return "the input"
 
 
 def _reachability(graph: Graph, nxg: nx.MultiDiGraph, diags: list[Diagnostic]) -> frozenset[str]:
