@@ -42,8 +42,8 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 def load_project(source: str | os.PathLike | dict) -> Project:
     """Load a project from a path or from an already-parsed dict. Raises ProjectError subclasses only."""
-    if isinstance(source, dict):
-        return parse_project(source)
+    if not isinstance(source, str | os.PathLike):
+        return parse_project(source)  # an already-parsed document (anything but a dict is refused there)
     return parse_project(read_json(Path(source)))
 
 
@@ -265,13 +265,15 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise ProjectError(f"cannot save {path}: {exc.strerror or exc}",
-                           hint="the previous version of the file was left unchanged") from None
+        if isinstance(exc, OSError):
+            raise ProjectError(f"cannot save {path}: {exc.strerror or exc}",
+                               hint="the previous version of the file was left unchanged") from None
+        raise
 
 
 def _current_umask() -> int:
