@@ -44,6 +44,7 @@ class NewLinkAction(QObject):
         self._verdicts: dict[PortItem, object] = {}
         self._pending: list[PortItem] = []
         self._touched: list[PortItem] = []
+        self._tip_port: PortItem | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -141,11 +142,20 @@ class NewLinkAction(QObject):
                 return item.node_item
         return None
 
-    def move(self, scene_pos: QPointF) -> None:
+    def move(self, scene_pos: QPointF, screen_pos: QPoint | None = None) -> None:
+        """Follow the mouse: the rubber curve snaps onto a valid port; over an invalid one the reason shows
+        as a tooltip right away, before the drop."""
         target = self.target_at(scene_pos)
-        end = target.scenePos() if target is not None and self.problem_for(target) is None else scene_pos
+        problem = self.problem_for(target) if target is not None else None
+        end = target.scenePos() if target is not None and problem is None else scene_pos
         start = self.start_point()
         self.rubber.setPath(bezier_path(start, end) if self.from_output else bezier_path(end, start))
+        if target is not self._tip_port:
+            self._tip_port = target
+            if problem and screen_pos is not None:
+                QToolTip.showText(screen_pos, problem)
+            elif screen_pos is not None:
+                QToolTip.hideText()
 
     # ---- ending ------------------------------------------------------------------------------------------
 

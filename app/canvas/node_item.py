@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 MAX_KEY_CHUNKS = 3
 BIG_TITLE_MAX = 28
-BIG_TITLE_MIN = 15
+BIG_TITLE_MIN = 14
 _CHUNK_SEP = " · "
 # Numeric fine-tuning that says little about what a layer does: shown only when set away from its default.
 TUNING = frozenset({"eps", "momentum", "layer_norm_eps", "dropout", "init", "num_parameters", "start_dim",
@@ -253,7 +253,7 @@ class NodeItem(QGraphicsItem):
         self._diagnostics: list[Diagnostic] = []
         self._check_key: Any = None
         self._texts: list[_Text] = []
-        self._big_title: _Text | None = None
+        self._big_title: list[_Text] = []
         self._ports_visible = True
         self._hovered = False
         self._header_color: QColor | None = None
@@ -488,19 +488,35 @@ class NodeItem(QGraphicsItem):
         self._big_title = self._layout_big_title(height)
         self.update()
 
-    def _layout_big_title(self, height: float) -> _Text:
-        """The id drawn large across the card when zoomed out, where the normal text would be unreadable."""
+    def _layout_big_title(self, height: float) -> list[_Text]:
+        """The id drawn large across the card when zoomed out, where the normal text would be unreadable; a
+        long snake_case id is split onto two lines at the underscore nearest its middle to stay large."""
         width = NODE_WIDTH - 16
-        size = BIG_TITLE_MAX
+
+        def size_for(lines: list[str]) -> int:
+            _, metrics = _big_font(BIG_TITLE_MAX)
+            widest = max(metrics.horizontalAdvance(line) for line in lines)
+            size = BIG_TITLE_MAX if widest <= width else int(BIG_TITLE_MAX * width / widest)
+            while size > BIG_TITLE_MIN and _big_font(size)[1].height() * len(lines) > height - 6:
+                size -= 1
+            return max(size, BIG_TITLE_MIN)
+
+        lines = [self.node_id]
+        size = size_for(lines)
+        cuts = [i for i, ch in enumerate(self.node_id) if ch == "_" and 0 < i < len(self.node_id) - 1]
+        if size < BIG_TITLE_MAX and cuts:
+            cut = min(cuts, key=lambda i: abs(i - len(self.node_id) / 2))
+            split = [self.node_id[:cut + 1], self.node_id[cut + 1:]]
+            if size_for(split) > size:
+                lines, size = split, size_for(split)
         font, metrics = _big_font(size)
-        natural = metrics.horizontalAdvance(self.node_id)
-        if natural > width:
-            size = max(BIG_TITLE_MIN, int(size * width / natural))
-            font, metrics = _big_font(size)
-        text = metrics.elidedText(self.node_id, Qt.TextElideMode.ElideRight, width)
-        x = (NODE_WIDTH - metrics.horizontalAdvance(text)) / 2
-        y = (height - metrics.height()) / 2
-        return _Text(text, font, QPointF(x, y), "text")
+        top = (height - metrics.height() * len(lines)) / 2
+        texts = []
+        for i, line in enumerate(lines):
+            text = metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
+            x = (NODE_WIDTH - metrics.horizontalAdvance(text)) / 2
+            texts.append(_Text(text, font, QPointF(x, top + i * metrics.height()), "text"))
+        return texts
 
     def _shape_line(self) -> str:
         info = self._info
@@ -601,10 +617,10 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QPen(border, width * 2))
             painter.setBrush(self._header_color)
             painter.drawPath(card)
-            if self._big_title is not None:
-                painter.setPen(colors.error if self.severity == "error" else colors.text)
-                painter.setFont(self._big_title.font)
-                painter.drawStaticText(self._big_title.pos, self._big_title.static)
+            painter.setPen(colors.error if self.severity == "error" else colors.text)
+            for t in self._big_title:
+                painter.setFont(t.font)
+                painter.drawStaticText(t.pos, t.static)
             self._paint_badge(painter, colors, 12.0, False)
             return
         painter.setPen(Qt.PenStyle.NoPen)

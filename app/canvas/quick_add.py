@@ -9,9 +9,10 @@ The popup only says which op was chosen (`chosen`); the view decides where it go
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -49,6 +50,8 @@ def _score(spec: LayerSpec, query: str) -> int | None:
         return 3
     if any(k.lower().startswith(query) for k in spec.keywords):
         return 4
+    if len(query) < 3:
+        return None  # two letters inside a keyword or a doc string match almost everything
     if any(query in k.lower() for k in spec.keywords) or query in spec.category.lower():
         return 5
     if query in spec.doc.lower():
@@ -109,10 +112,12 @@ class QuickAddPopup(QFrame):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.doc = QLabel(self)
         self.doc.setWordWrap(True)
-        self.doc.setMinimumHeight(30)
-        dim = self.palette().color(self.foregroundRole())
-        dim.setAlphaF(0.65)
-        self.doc.setStyleSheet(f"color: rgba({dim.red()}, {dim.green()}, {dim.blue()}, 166); font-size: 11px;")
+        self.doc.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.doc.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        font = self.doc.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.doc.setFont(font)
+        self.doc.setFixedHeight(round(self.doc.fontMetrics().lineSpacing() * 3 + 2))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -120,8 +125,7 @@ class QuickAddPopup(QFrame):
         layout.addWidget(self.list)
         layout.addWidget(self.doc)
         self.setFixedWidth(POPUP_WIDTH)
-        row = self.list.fontMetrics().height() + 6
-        self.list.setFixedHeight(row * VISIBLE_ROWS + 4)
+        self._accepts: Callable[[LayerSpec], bool] = lambda spec: True
         self.edit.textChanged.connect(self._refilter)
         self.edit.installEventFilter(self)
         self.list.itemClicked.connect(lambda item: self._accept(item))
@@ -130,12 +134,18 @@ class QuickAddPopup(QFrame):
 
     # ---- opening and closing -----------------------------------------------------------------------------
 
-    def popup(self, pos: QPoint, text: str = "") -> None:
-        """Show at `pos` (parent coordinates), kept inside the parent, with `text` already typed."""
+    def popup(self, pos: QPoint, text: str = "", placeholder: str = "Add a layer…",
+              accepts: Callable[[LayerSpec], bool] | None = None) -> None:
+        """Show at `pos` (parent coordinates), kept inside the parent, with `text` already typed. `accepts`
+        narrows the list (a layer wired from an output must have an input)."""
+        self._accepts = accepts or (lambda spec: True)
+        self.edit.setPlaceholderText(placeholder)
         self.edit.blockSignals(True)
         self.edit.setText(text)
         self.edit.blockSignals(False)
         self._refilter(text)
+        row = self.list.sizeHintForRow(0) if self.list.count() else self.list.fontMetrics().height() + 4
+        self.list.setFixedHeight(row * VISIBLE_ROWS + 2 * self.list.frameWidth())
         self.adjustSize()
         parent = self.parentWidget()
         x = min(max(pos.x(), 4), max(parent.width() - self.width() - 4, 4))
@@ -156,6 +166,8 @@ class QuickAddPopup(QFrame):
     def _refilter(self, text: str) -> None:
         self.list.clear()
         for spec in search_catalog(text):
+            if not self._accepts(spec):
+                continue
             item = QListWidgetItem(category_icon(spec.category), f"{spec.op}")
             item.setData(Qt.ItemDataRole.UserRole, spec.op)
             item.setToolTip(f"{spec.category}: {spec.doc}")
@@ -169,7 +181,15 @@ class QuickAddPopup(QFrame):
         if item is None:
             return
         spec = CATALOG[item.data(Qt.ItemDataRole.UserRole)]
-        self.doc.setText(f"<b>{spec.category}</b> · {spec.doc}")
+        text = f"{spec.category} · {spec.doc}"
+        metrics = QFontMetrics(self.doc.font())
+        width = max(self.doc.width(), POPUP_WIDTH - 16)
+        if metrics.boundingRect(0, 0, width, 10_000, Qt.TextFlag.TextWordWrap, text).height() > self.doc.height():
+            while len(text) > 20 and metrics.boundingRect(0, 0, width, 10_000, Qt.TextFlag.TextWordWrap,
+                                                          text + "…").height() > self.doc.height():
+                text = text[: text.rfind(" ")]
+            text += "…"
+        self.doc.setText(text)
 
     def current_op(self) -> str | None:
         item = self.list.currentItem()

@@ -323,7 +323,7 @@ class CanvasScene(QGraphicsScene):
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.link_action is not None:
-            self.link_action.move(event.scenePos())
+            self.link_action.move(event.scenePos(), event.screenPos())
             event.accept()
             return
         super().mouseMoveEvent(event)

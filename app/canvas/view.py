@@ -228,7 +228,14 @@ class CanvasView(QGraphicsView):
                 if spec is not None and spec.outputs:
                     wiring = {"connect_from": (selected[0], 0), "auto_place": True}
         self._quick_add_target = {"at": at, **wiring}
-        self.quick_add.popup(self.mapFromScene(at), text)
+        placeholder, accepts = "Add a layer…", None
+        if wiring.get("connect_from"):
+            placeholder = f"Add a layer after {wiring['connect_from'][0]}…"
+            accepts = lambda spec: bool(spec.inputs)  # noqa: E731
+        elif wiring.get("connect_to"):
+            placeholder = f"Add a layer feeding {wiring['connect_to'][0]}…"
+            accepts = lambda spec: bool(spec.outputs)  # noqa: E731
+        self.quick_add.popup(self.mapFromScene(at), text, placeholder, accepts)
         return True
 
     # ---- helpers -----------------------------------------------------------------------------------------
@@ -452,6 +459,23 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        # Keys the canvas handles itself win over window shortcuts while it has focus, so Delete or Ctrl+C
+        # act on the canvas selection (edges included) whatever actions the window defines.
+        if event.type() == QEvent.Type.ShortcutOverride and self._handles(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _handles(self, event: QKeyEvent) -> bool:
+        key, mods = event.key(), event.modifiers()
+        if any(event.matches(k) for k in (QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut,
+                                          QKeySequence.StandardKey.Paste, QKeySequence.StandardKey.SelectAll)):
+            return True
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            return key == Qt.Key.Key_D
+        return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_F)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._shortcut(event):

@@ -4,14 +4,17 @@ quick-add, and what the items show after a check."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import (
+    QAction,
     QColor,
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
     QImage,
+    QKeySequence,
     QPainter,
     QWheelEvent,
 )
@@ -172,6 +175,10 @@ def test_multi_output_and_variadic_ports(qtbot):
     assert [p.name for p in lstm.outputs] == ["output", "h_n", "c_n"]
     ys = [p.pos().y() for p in lstm.outputs]
     assert ys == sorted(ys) and len(set(ys)) == 3
+    # x feeds three layers with the same tensor: one label says it, the tooltips of all three too.
+    out_of_x = [view.canvas.edge_items[Edge("x", d)] for d in ("lstm", "a", "b")]
+    assert [e.label_shown for e in out_of_x] == [True, False, False]
+    assert all("[20, 8]" in e.toolTip() for e in out_of_x)
     add = view.canvas.item_for_node["sum"]
     assert len(add.inputs) == 2  # min_inputs, one of them free
     doc.connect(Edge("b", "sum", 0, 1))
@@ -363,6 +370,19 @@ def test_delete_key_removes_the_selection_and_undo_restores_its_edges(view, docu
     view.canvas.edge_items[Edge("flat", "fc")].setSelected(True)
     QTest.keyClick(view, Qt.Key.Key_Backspace)
     assert Edge("flat", "fc") not in document.graph.edges and "fc" in document.graph
+
+
+def test_canvas_keys_win_over_window_shortcuts_while_it_has_focus(view, document):
+    fired = []
+    action = QAction("Delete from the window", view)
+    action.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+    action.triggered.connect(lambda: fired.append(True))
+    view.addAction(action)
+    view.canvas.edge_items[Edge("conv", "act")].setSelected(True)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Delete)
+    assert not fired
+    assert Edge("conv", "act") not in document.graph.edges
 
 
 def test_moving_a_node_by_mouse_pushes_exactly_one_undo_command(view, document):
@@ -562,6 +582,22 @@ def test_read_only_refuses_edits_but_allows_moves(view, document, qtbot):
     start = header_pos(view, "act")
     drag(view, start, start + QPoint(0, 60))
     assert document.graph.node("act").pos != (440.0, 0.0)
+
+
+def test_context_menu_offers_the_edits(view, qtbot):
+    seen = []
+
+    def close_menu():
+        menu = QApplication.activePopupWidget()
+        seen.extend(a.text() for a in menu.actions() if a.text())
+        menu.close()
+
+    QTimer.singleShot(50, close_menu)
+    at = header_pos(view, "conv")
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, view.viewport().mapToGlobal(at))
+    QApplication.sendEvent(view.viewport(), event)
+    assert {"Copy", "Duplicate", "Delete"} <= set(seen)
+    assert view.document.selection == ["conv"]
 
 
 # ---- the picture ---------------------------------------------------------------------------------------
