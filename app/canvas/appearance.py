@@ -29,7 +29,7 @@ PORT_HIT_RADIUS = 9.0
 
 # Below these zoom levels text is skipped (it would be unreadable anyway): what keeps a fitted 1000-node
 # graph cheap to repaint.
-LOD_TEXT = 0.45  # full cards above this
+LOD_TEXT = 0.58  # full cards above this (their 11 px text is ~6 px on screen there)
 LOD_PORTS = 0.3  # ports shown above this
 LOD_DETAIL = 0.2  # cards with a large title above this, plain blocks below
 
@@ -64,6 +64,7 @@ class CanvasColors:
 
     @classmethod
     def from_palette(cls, palette: QPalette) -> CanvasColors:
+        """Dark colours when the palette's window colour is dark, light ones otherwise."""
         window = palette.color(QPalette.ColorRole.Window)
         dark = window.lightness() < 128
         if dark:
@@ -80,6 +81,7 @@ class CanvasColors:
 
 
 def default_colors() -> CanvasColors:
+    """Colours for the application's current palette."""
     return CanvasColors.from_palette(QGuiApplication.palette())
 
 

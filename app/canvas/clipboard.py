@@ -27,6 +27,7 @@ class ClipboardError(Exception):
 
 
 def nodes_to_json(nodes: Iterable[Node], edges: Iterable[Edge]) -> str:
+    """The clipboard JSON for these nodes and edges (the project file's format)."""
     return json.dumps({"nodes": [node_to_dict(n) for n in nodes], "edges": [edge_to_dict(e) for e in edges]},
                       ensure_ascii=False)
 
@@ -88,4 +89,5 @@ def copy_to_clipboard(graph: Graph, node_ids: Iterable[str]) -> int:
 
 
 def clipboard_nodes() -> tuple[list[Node], list[Edge]] | None:
+    """The layers on the system clipboard (see `nodes_from_mime`)."""
     return nodes_from_mime(QGuiApplication.clipboard().mimeData())

@@ -47,6 +47,7 @@ class EdgeItem(QGraphicsItem):
         self.label_shown = True
         self._static: QStaticText | None = None
         self._label_rect = QRectF()
+        self._label_fits = True
         self._path = QPainterPath()
         self._shape: QPainterPath | None = None
         self._bounds = QRectF()
@@ -61,6 +62,7 @@ class EdgeItem(QGraphicsItem):
     # ---- geometry ----------------------------------------------------------------------------------------
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
+        """The source and target port centres, in scene coordinates."""
         return (self.src.pos() + self.src.output_anchor(self.edge.src_port),
                 self.dst.pos() + self.dst.input_anchor(self.edge.dst_port))
 
@@ -79,6 +81,10 @@ class EdgeItem(QGraphicsItem):
             w, h = size.width() + 2 * LABEL_PAD_X, size.height() + 2 * LABEL_PAD_Y
             # Just above the curve's midpoint, so the line itself stays visible under it.
             self._label_rect = QRectF(self._mid.x() - w / 2, self._mid.y() - h - 2.0, w, h)
+            p0, p1 = self._path.elementAt(0), self._path.elementAt(self._path.elementCount() - 1)
+            dx, dy = p1.x - p0.x, abs(p1.y - p0.y)
+            # Between two cards closer than the label is wide it would be half hidden: the tooltip says it.
+            self._label_fits = not (0 <= dx < w + 6 and dy < 2 * h)
         else:
             self._label_rect = QRectF()
         m = HIT_WIDTH / 2 + 1
@@ -104,10 +110,12 @@ class EdgeItem(QGraphicsItem):
         self.update()
 
     def set_error(self, error: bool, message: str = "") -> None:
+        """Draw red (part of a diagnostic, or its target cannot take the tensor); `message` joins the tooltip."""
+        if error == self.error and message == self._message:
+            return
         self._message = message
-        if error != self.error:
-            self.error = error
-            self.update()
+        self.error = error
+        self.update()
         self._update_tooltip()
 
     def _update_tooltip(self) -> None:
@@ -123,6 +131,7 @@ class EdgeItem(QGraphicsItem):
         self.setToolTip(text)
 
     def path(self) -> QPainterPath:
+        """The curve as drawn, in scene coordinates."""
         return self._path
 
     # ---- QGraphicsItem -----------------------------------------------------------------------------------
@@ -174,7 +183,7 @@ class EdgeItem(QGraphicsItem):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        if self._static is not None and lod >= LOD_TEXT:
+        if self._static is not None and self._label_fits and lod >= LOD_TEXT:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colors.label_bg)
             r = self._label_rect

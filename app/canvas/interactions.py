@@ -119,6 +119,7 @@ class NewLinkAction(QObject):
     # ---- following the mouse -----------------------------------------------------------------------------
 
     def start_point(self) -> QPointF:
+        """The dragged port's centre, in scene coordinates."""
         return self.port.scenePos()
 
     def target_at(self, scene_pos: QPointF) -> PortItem | None:
@@ -135,6 +136,7 @@ class NewLinkAction(QObject):
         return best
 
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        """The card under `scene_pos` (a drop on a card picks its first valid port)."""
         for item in self.scene.items(scene_pos):
             if isinstance(item, NodeItem):
                 return item
@@ -206,9 +208,11 @@ class NewLinkAction(QObject):
             QToolTip.showText(screen_pos, problem)
 
     def cancel(self) -> None:
+        """Abandon the drag (Escape, another button, the source node deleted)."""
         self.cleanup()
 
     def cleanup(self) -> None:
+        """Restore every port it highlighted and remove the rubber curve (idempotent)."""
         if self.finished:
             return
         self.finished = True

@@ -63,6 +63,7 @@ def format_count(n: int) -> str:
 
 
 def format_params(n: int) -> str:
+    """12345 -> "12.3k params"."""
     return f"{format_count(n)} param" + ("" if n == 1 else "s")
 
 
@@ -271,10 +272,12 @@ class NodeItem(QGraphicsItem):
     # ---- model -> item -----------------------------------------------------------------------------------
 
     def set_params(self, params: dict[str, Any]) -> None:
+        """The node's params changed: re-lay out the key-param line."""
         self._params = dict(params)
         self._relayout()
 
     def rename(self, new_id: str) -> None:
+        """The node was renamed: show the new id."""
         self.node_id = new_id
         self._check_key = None
         self._relayout()
@@ -301,6 +304,7 @@ class NodeItem(QGraphicsItem):
         return self.spec is not None and name in self.spec.param_names and self.spec.param(name).is_inferred
 
     def output_shape_text(self, port: int = 0) -> str:
+        """The inferred shape of output `port` as shown ("[6, 28, 28]"), "" when unknown."""
         if self._info is None:
             return ""
         t = self._info.output(port)
@@ -309,10 +313,12 @@ class NodeItem(QGraphicsItem):
     # ---- edges and ports ---------------------------------------------------------------------------------
 
     def attach_edge(self, edge_item: EdgeItem) -> None:
+        """An edge now starts or ends here: it follows this card, and ports update (a merge grows one)."""
         self.edges.append(edge_item)
         self._edges_changed()
 
     def detach_edge(self, edge_item: EdgeItem) -> None:
+        """The edge is gone: stop moving it, update the ports."""
         if edge_item in self.edges:
             self.edges.remove(edge_item)
             self._edges_changed()
@@ -386,6 +392,7 @@ class NodeItem(QGraphicsItem):
         return self._anchor(self.inputs, index, 0.0)
 
     def output_anchor(self, index: int) -> QPointF:
+        """Where an edge out of output `index` starts, in item coordinates."""
         return self._anchor(self.outputs, index, NODE_WIDTH)
 
     def _anchor(self, ports: list[PortItem], index: int, x: float) -> QPointF:
@@ -396,6 +403,7 @@ class NodeItem(QGraphicsItem):
         return QPointF(x, ports[-1].pos().y() + (index - len(ports) + 1) * ROW_H)
 
     def port(self, is_output: bool, index: int) -> PortItem | None:
+        """The port item, or None when the card shows no such port."""
         ports = self.outputs if is_output else self.inputs
         return ports[index] if 0 <= index < len(ports) else None
 
@@ -556,6 +564,7 @@ class NodeItem(QGraphicsItem):
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
+        """The problems checking found on this node (what the tooltip lists)."""
         return list(self._diagnostics)
 
     # ---- QGraphicsItem -----------------------------------------------------------------------------------

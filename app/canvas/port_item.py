@@ -57,11 +57,13 @@ class PortItem(QGraphicsItem):
         return path
 
     def set_connected(self, connected: bool) -> None:
+        """A connected port is drawn filled, a free one hollow."""
         if connected != self.connected:
             self.connected = connected
             self.update()
 
     def set_state(self, state: PortState, problem: str | None = None) -> None:
+        """Highlight (valid target) or dim (invalid, with the reason kept in `problem`) during a link drag."""
         self.problem = problem
         if state != self.state:
             self.state = state

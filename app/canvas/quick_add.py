@@ -79,6 +79,7 @@ _icons: dict[str, QIcon] = {}
 
 
 def category_icon(category: str) -> QIcon:
+    """A small rounded square in the category's colour (made once per category)."""
     icon = _icons.get(category)
     if icon is None:
         pixmap = QPixmap(12, 12)
@@ -157,6 +158,7 @@ class QuickAddPopup(QFrame):
         self.edit.end(False)
 
     def close_popup(self) -> None:
+        """Hide without inserting anything."""
         if self.isVisible():
             self.hide()
             self.closed.emit()
@@ -192,6 +194,7 @@ class QuickAddPopup(QFrame):
         self.doc.setText(text)
 
     def current_op(self) -> str | None:
+        """The op Enter would insert."""
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 

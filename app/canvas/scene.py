@@ -82,6 +82,7 @@ class CanvasScene(QGraphicsScene):
         return None
 
     def edge_item(self, edge: Edge) -> EdgeItem | None:
+        """The item drawing `edge` (None for a dangling edge of a broken file)."""
         return self.edge_items.get(edge)
 
     def selected_node_ids(self) -> list[str]:
@@ -90,6 +91,7 @@ class CanvasScene(QGraphicsScene):
         return [n for n in self.document.graph.nodes if n in chosen]
 
     def selected_edges(self) -> list[Edge]:
+        """Edges selected on the canvas (the document's selection holds nodes only)."""
         return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def nodes_rect(self, node_ids: Iterable[str] | None = None) -> QRectF:
@@ -222,6 +224,7 @@ class CanvasScene(QGraphicsScene):
             item.set_error(False)
 
     def set_colors(self, colors: CanvasColors) -> None:
+        """Repaint with another palette (the view calls this when the system palette changes)."""
         self.colors = colors
         self.update()
 
@@ -272,6 +275,7 @@ class CanvasScene(QGraphicsScene):
             return None
 
     def connect_edge(self, edge: Edge) -> None:
+        """Ask the document to add `edge`; a refusal becomes a `message`."""
         self.run_edit(lambda: self.document.connect(edge), f"Cannot connect {edge.src} → {edge.dst}: ")
 
     def commit_moves(self, dragged: Iterable[NodeItem] = ()) -> None:

@@ -112,6 +112,7 @@ class CanvasView(QGraphicsView):
     # ---- public API --------------------------------------------------------------------------------------
 
     def zoom(self) -> float:
+        """The current scale (1.0 = 100%)."""
         return self.transform().m11()
 
     def fit_all(self) -> None:
@@ -159,14 +160,17 @@ class CanvasView(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + shift.y())
 
     def select_all(self) -> None:
+        """Select every layer (Ctrl+A)."""
         self.canvas.select_nodes(self.document.graph.nodes)
 
     def delete_selection(self) -> None:
+        """Delete the selected layers and edges as one undo step (Delete, Backspace)."""
         ids, edges = self.canvas.selected_node_ids(), self.canvas.selected_edges()
         if ids or edges:
             self.canvas.run_edit(lambda: self.document.delete(ids, edges), "Cannot delete: ")
 
     def copy(self) -> int:
+        """Put the selected layers and the edges among them on the clipboard; returns how many."""
         ids = self.canvas.selected_node_ids()
         if not ids:
             self.message.emit("Select layers to copy")
@@ -176,6 +180,7 @@ class CanvasView(QGraphicsView):
         return count
 
     def cut(self) -> None:
+        """Copy, then delete the selection (refused while read-only)."""
         if self.document.read_only:
             self.message.emit(READ_ONLY_REFUSAL)
             return

@@ -9,6 +9,7 @@ from PySide6.QtGui import (
     QAction,
     QColor,
     QContextMenuEvent,
+    QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -321,6 +322,34 @@ def test_quick_add_typing_inserts_a_node_wired_to_the_selected_one(view, documen
     assert not popup.isVisible() and len(document.graph) == count
 
 
+@pytest.fixture
+def cursor():
+    """Tests that move the mouse cursor put it back."""
+    old = QCursor.pos()
+    yield
+    QCursor.setPos(old)
+
+
+def test_quick_add_places_the_new_layer_sensibly(view, document, cursor):
+    view.canvas.select_nodes(["spare"])
+    QCursor.setPos(view.mapToGlobal(QPoint(-500, -500)))  # cursor away from the canvas: right of "spare"
+    QTest.keyClick(view, Qt.Key.Key_T)
+    QTest.keyClicks(view.quick_add.edit, "anh")
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+    (first,) = document.selection
+    assert Edge("spare", first) in document.graph.edges
+    assert document.graph.node(first).pos == (1100.0, 340.0)  # (1100, 200) is taken by conv2: one row down
+    spot = empty_spot(view)
+    QCursor.setPos(view.viewport().mapToGlobal(spot))  # cursor on empty canvas: the input port lands there
+    QTest.keyClick(view, Qt.Key.Key_S)
+    QTest.keyClicks(view.quick_add.edit, "igmoid")
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+    (second,) = document.selection
+    assert Edge(first, second) in document.graph.edges
+    port = view.canvas.item_for_node[second].inputs[0].scenePos()
+    assert (vp(view, port) - spot).manhattanLength() <= 3
+
+
 def test_quick_add_search_ranks_names_first():
     assert search_catalog("conv2")[0].op == "Conv2d"
     assert search_catalog("norm")[0].op in ("BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm")
@@ -589,6 +618,9 @@ def test_context_menu_offers_the_edits(view, qtbot):
 
     def close_menu():
         menu = QApplication.activePopupWidget()
+        if menu is None:  # not shown yet
+            QTimer.singleShot(20, close_menu)
+            return
         seen.extend(a.text() for a in menu.actions() if a.text())
         menu.close()
 
