@@ -324,7 +324,7 @@ class NodeItem(QGraphicsItem):
             self._edges_changed()
 
     def _edges_changed(self) -> None:
-        if self.spec is not None and self.spec.variadic:
+        if self.spec is None or self.spec.variadic:  # ports that depend on the edges
             if self._sync_ports():
                 self._relayout()
                 for e in self.edges:

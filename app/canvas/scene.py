@@ -323,6 +323,10 @@ class CanvasScene(QGraphicsScene):
                     return
                 self.link_action = NewLinkAction(self, port, self._view_scale(event))
                 return
+        mods = event.modifiers()
+        if mods & Qt.KeyboardModifier.ShiftModifier and not mods & Qt.KeyboardModifier.ControlModifier:
+            # Shift-click toggles like Ctrl-click (what Blender and most editors users expect).
+            event.setModifiers(mods | Qt.KeyboardModifier.ControlModifier)
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -342,6 +346,9 @@ class CanvasScene(QGraphicsScene):
             event.accept()
             return
         grabber = self.mouseGrabberItem()
+        mods = event.modifiers()
+        if mods & Qt.KeyboardModifier.ShiftModifier and not mods & Qt.KeyboardModifier.ControlModifier:
+            event.setModifiers(mods | Qt.KeyboardModifier.ControlModifier)
         super().mouseReleaseEvent(event)
         if isinstance(grabber, NodeItem) and event.button() == Qt.MouseButton.LeftButton:
             self.commit_moves([grabber])

@@ -1,14 +1,16 @@
 """The canvas widget: zoom, pan, fit, rubber-band selection, keyboard, palette drops, clipboard, quick-add.
 
 Navigation: the wheel zooms around the cursor (0.1x to 4x; fit-all may go further out so a huge graph still
-fits), the middle button or space+drag pans, F fits everything. Editing keys: Delete/Backspace deletes the
-selection, Ctrl+C/X/V/D copy/cut/paste/duplicate, arrows nudge the selection, typing a letter (or a double-click on
-empty canvas) opens the quick-add popup. Plain F fits; Shift+F types an "F" into quick-add.
+fits), the middle button or space+drag pans, F fits everything. Click, Ctrl- or Shift-click and rubber-band
+select. Editing keys: Delete/Backspace deletes the selection, Ctrl+C/X/V/D copy/cut/paste/duplicate, arrows
+nudge the selection, typing a letter (or a double-click on empty canvas) opens the quick-add popup. Plain F
+fits; Shift+F types an "F" into quick-add. While the canvas has focus these keys are its own, whatever window
+shortcuts exist.
 
-Public API: `fit_all()`, `center_on(node_id)`, `copy()`, `cut()`, `paste()`, `duplicate()`,
-`delete_selection()`, `select_all()`, `open_quick_add()`, signals `message(str)` (refusals and hints) and
-`node_activated(str)` (double-click on a node). Every edit goes through the Document; a refusal becomes a
-`message`.
+Public API: `fit_all()`, `center_on(node_id)`, `zoom()`, `zoom_by(factor)`, `copy()`, `cut()`, `paste()`,
+`duplicate()`, `delete_selection()`, `select_all()`, `open_quick_add()`, signals `message(str)` (refusals
+and hints) and `node_activated(str)` (double-click on a node). Every edit goes through the Document; a
+refusal becomes a `message`.
 """
 
 from __future__ import annotations

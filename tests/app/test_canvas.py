@@ -193,6 +193,28 @@ def test_multi_output_and_variadic_ports(qtbot):
     doc.close()
 
 
+def test_a_broken_file_still_shows(qtbot):
+    doc = Document(project(
+        nodes=[{"id": "x", "op": "Input", "params": {"shape": [4]}, "pos": [0, 0]},
+               {"id": "mystery", "op": "Frobnicate", "pos": [220, 0]},
+               {"id": "fc", "op": "Linear", "pos": [440, 0]},
+               {"id": "nowhere", "op": "ReLU"}],
+        edges=[{"src": "x", "dst": "mystery"}, {"src": "mystery", "dst": "fc", "src_port": 2},
+               {"src": "ghost", "dst": "fc"}, {"src": "x", "dst": "fc", "dst_port": 3}]))
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.show()
+    scene = view.canvas
+    mystery = scene.item_for_node["mystery"]
+    assert mystery.severity == "error" and "Frobnicate" in mystery.toolTip()
+    assert len(mystery.inputs) == 1 and len(mystery.outputs) == 3  # what its edges use
+    assert Edge("ghost", "fc") not in scene.edge_items  # nothing to draw it to; fc reports it
+    bad = scene.edge_items[Edge("x", "fc", 0, 3)]
+    assert bad.error and bad.path().pointAtPercent(1).y() > scene.item_for_node["fc"].inputs[0].scenePos().y()
+    assert view.grab().width() > 0
+    doc.close()
+
+
 # ---- drops, links, quick-add ---------------------------------------------------------------------------
 
 
@@ -370,6 +392,8 @@ def test_selection_follows_both_ways(view, document):
     assert document.selection == ["act", "flat"]
     QTest.mouseClick(view.viewport(), LEFT, Qt.KeyboardModifier.ControlModifier, header_pos(view, "act"))
     assert document.selection == ["flat"]
+    QTest.mouseClick(view.viewport(), LEFT, Qt.KeyboardModifier.ShiftModifier, header_pos(view, "fc"))
+    assert document.selection == ["flat", "fc"]
     QTest.mouseClick(view.viewport(), LEFT, NO_MOD, empty_spot(view))
     assert document.selection == []
 
