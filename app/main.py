@@ -66,7 +66,13 @@ def wants_dark(app: QGuiApplication) -> bool:
 
 def apply_color_scheme(app: QApplication) -> None:
     """Follow the system's light/dark setting (Qt 6 styleHints().colorScheme())."""
-    app.setPalette(dark_palette() if wants_dark(app) else app.style().standardPalette())
+    if wants_dark(app):
+        app.setPalette(dark_palette())
+        return
+    palette = app.style().standardPalette()
+    palette.setColor(QPalette.ColorRole.Link, QColor("#1f6fd1"))  # Fusion's pure #0000ff looks dated
+    palette.setColor(QPalette.ColorRole.LinkVisited, QColor("#7a4fd1"))
+    app.setPalette(palette)
 
 
 def dark_palette() -> QPalette:
@@ -103,6 +109,22 @@ class FirstPaint(QObject):
             self._done = True
             watched.removeEventFilter(self)
             QTimer.singleShot(0, self._callback)  # after this event: the backing store has been flushed
+        return False
+
+
+class FileOpenHandler(QObject):
+    """macOS sends a QFileOpenEvent to the application when a project file is opened from the Finder."""
+
+    def __init__(self, app: QApplication, open_file: Callable[[Path], object]):
+        super().__init__(app)
+        self._open_file = open_file
+        app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and watched is QApplication.instance() and event.file():
+            path = Path(event.file())
+            QTimer.singleShot(0, lambda: self._open_file(path))
+            return True
         return False
 
 
@@ -155,6 +177,7 @@ def run_gui(project_path: str | os.PathLike | None = None, launched_at: float | 
         warmup.append(warm_torch())
 
     FirstPaint(window, painted)
+    FileOpenHandler(app, window.open_file)
     window.show()
 
     def start() -> None:

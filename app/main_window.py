@@ -172,10 +172,17 @@ class MainWindow(QMainWindow):
         if not self._layout_ready:
             self._layout_ready = True
             self._tabify_docks()
+        QTimer.singleShot(0, self._size_docks_once)
+
+    def _size_docks_once(self) -> None:
+        # resizeDocks only takes once the window is shown and the docks are visible (not on the welcome page)
+        if not self._docks_sized and self._layout_ready and not self._welcome and self.isVisible():
+            self._docks_sized = True
+            self._size_docks()
 
     def _size_docks(self) -> None:
         """First-run sizes: a narrow palette, a roomy inspector, a short problems strip."""
-        self.resizeDocks([self.palette_dock], [250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette_dock], [230], Qt.Orientation.Horizontal)
         self.resizeDocks([self.inspector_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self.diagnostics_dock], [140], Qt.Orientation.Vertical)
 
@@ -235,6 +242,8 @@ class MainWindow(QMainWindow):
             shortcuts=[K.ZoomIn, QKeySequence("Ctrl+=")], icon_name="zoom-in")
         add("zoom_out", "Zoom &Out", lambda: self._canvas_do("zoom_out"), shortcuts=[K.ZoomOut],
             icon_name="zoom-out")
+        add("zoom_reset", "&Actual Size", lambda: self._canvas_do("zoom_reset"), shortcuts=[QKeySequence("Ctrl+0")],
+            tip="Zoom to 100%")
         add("tidy", "&Tidy Up Layout", self.tidy_up, shortcuts=[QKeySequence("Ctrl+L")], icon_name="tidy",
             tip="Lay the network out left to right")
         add("reset_layout", "&Reset Panel Layout", self.reset_layout,
@@ -245,7 +254,7 @@ class MainWindow(QMainWindow):
         a["about_qt"].setMenuRole(QAction.MenuRole.AboutQtRole)
         self.project_actions = [a[n] for n in ("save", "save_as", "export_code", "close_project", "cut", "copy",
                                                "paste", "duplicate", "delete", "select_all", "find_layer", "fit",
-                                               "zoom_in", "zoom_out", "tidy", "reset_layout")]
+                                               "zoom_in", "zoom_out", "zoom_reset", "tidy", "reset_layout")]
 
     def _build_menus(self) -> None:
         a = self.actions_by_name
@@ -268,7 +277,7 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([a["select_all"], a["find_layer"]])
 
         view_menu = bar.addMenu("&View")
-        view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
+        view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"], a["zoom_reset"]])
         view_menu.addSeparator()
         view_menu.addAction(a["tidy"])
         view_menu.addSeparator()
@@ -328,7 +337,8 @@ class MainWindow(QMainWindow):
         for dock in shown_again:  # the welcome page hides the docks; remember them as the person left them
             dock.setVisible(True)
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
-        self.settings.setValue(STATE_KEY, self.saveState(STATE_VERSION))
+        if self._layout_ready:  # never shown: the docks were not arranged yet, keep the last good layout
+            self.settings.setValue(STATE_KEY, self.saveState(STATE_VERSION))
         for dock in shown_again:
             dock.setVisible(False)
         self.settings.sync()
@@ -425,10 +435,8 @@ class MainWindow(QMainWindow):
             for dock in self._hidden_for_welcome:
                 dock.show()
             self._hidden_for_welcome = []
-            if not self._docks_sized:
-                self._size_docks()
-                self._docks_sized = True
         self._welcome = welcome
+        self._size_docks_once()
         self._stack.setCurrentWidget(self.welcome if welcome else self.canvas)
         if self.status_info is not None:
             self.status_info.setVisible(not welcome)
@@ -436,6 +444,13 @@ class MainWindow(QMainWindow):
             toggle.setEnabled(not welcome)
         self._update_title()
         self._update_actions()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "welcome"):
+            # Light <-> dark: style sheets resolve palette() when set, and the recent list has inline colours.
+            self.welcome.setStyleSheet(WELCOME_STYLE)
+            self.welcome.set_recent(self.recent.paths())
+        super().changeEvent(event)
 
     def _graph_changed(self) -> None:
         if self._welcome:  # a layer was added from somewhere: the empty project is being edited
@@ -466,7 +481,8 @@ class MainWindow(QMainWindow):
         if canvas is None or self._welcome:
             return
         actions = {"fit": canvas.fit_all, "zoom_in": lambda: canvas.zoom_by(ZOOM_STEP),
-                   "zoom_out": lambda: canvas.zoom_by(1 / ZOOM_STEP), "cut": canvas.cut, "copy": canvas.copy,
+                   "zoom_out": lambda: canvas.zoom_by(1 / ZOOM_STEP),
+                   "zoom_reset": lambda: canvas.zoom_by(1 / canvas.zoom()), "cut": canvas.cut, "copy": canvas.copy,
                    "paste": canvas.paste, "duplicate": canvas.duplicate, "delete": canvas.delete_selection,
                    "select_all": canvas.select_all}
         actions[what]()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Signal
 
 ORGANIZATION = "LayerLoom"
 APPLICATION = "LayerLoom"
@@ -76,11 +76,12 @@ class RecentFiles(QObject):
         self.changed.emit()
 
     def last_dir(self) -> Path:
-        """The folder of the last project opened or saved (the dialogs start there), else the home folder."""
+        """The folder of the last project opened or saved (the dialogs start there), else Documents."""
         value = self._settings.value(LAST_DIR_KEY)
         if isinstance(value, str) and Path(value).is_dir():
             return Path(value)
-        return Path.home()
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
     def _write(self, paths: list[str]) -> None:
         self._settings.setValue(RECENT_KEY, paths)

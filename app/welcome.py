@@ -43,6 +43,15 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
+def muted_color(palette: QPalette) -> QColor:
+    """Secondary text: the text colour blended toward the background (PlaceholderText is often the text
+    colour with alpha, which rich text cannot use)."""
+    text, base = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+    mix = 0.45
+    return QColor.fromRgbF(text.redF() * (1 - mix) + base.redF() * mix, text.greenF() * (1 - mix) + base.greenF() * mix,
+                           text.blueF() * (1 - mix) + base.blueF() * mix)
+
+
 def elide_lines(text: str, font: QFont, width: int, max_lines: int) -> str:
     """`text` wrapped to `width` pixels, cut to `max_lines` lines with an ellipsis on the last one."""
     layout = QTextLayout(text, font)
@@ -370,6 +379,7 @@ class WelcomePage(QScrollArea):
             none = QLabel("Projects you open or save appear here.", self.widget())
             none.setObjectName("muted")
             none.setWordWrap(True)
+            none.setContentsMargins(8, 0, 0, 0)
             self._recent_box.addWidget(none)
             return
         for path in paths:
@@ -382,11 +392,12 @@ class WelcomePage(QScrollArea):
             label.setCursor(Qt.CursorShape.PointingHandCursor)
             label.linkActivated.connect(lambda _link, p=path: self.recent_chosen.emit(p))
             label.setProperty("path", str(path))
+            label.setContentsMargins(8, 0, 0, 0)  # in line with the icons of the buttons above
             self._recent_box.addWidget(label)
             self.recent_labels.append(label)
 
     def _muted_color(self) -> str:
-        return self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        return muted_color(self.palette()).name()
 
 
 def _heading(text: str, parent: QWidget) -> QLabel:
@@ -414,7 +425,7 @@ QFrame#templateCard { background: palette(base); border: 1px solid palette(midli
 QFrame#templateCard:hover { border: 1px solid palette(highlight); }
 QFrame#templateCard:focus { border: 2px solid palette(highlight); }
 QPushButton#linkButton { text-align: left; padding: 6px 8px; border: none; border-radius: 6px;
-                         color: palette(highlight); font-weight: 600; }
+                         color: palette(link); font-weight: 600; }
 QPushButton#linkButton:hover { background: palette(alternate-base); }
 """
 

@@ -139,7 +139,8 @@ SHORTCUTS = {
     "new": ["Ctrl+N"], "open": ["Ctrl+O"], "save": ["Ctrl+S"], "save_as": ["Ctrl+Shift+S"], "export_code": ["Ctrl+E"],
     "quit": ["Ctrl+Q"], "undo": ["Ctrl+Z"], "redo": ["Ctrl+Y", "Ctrl+Shift+Z"], "cut": ["Ctrl+X"],
     "copy": ["Ctrl+C"], "paste": ["Ctrl+V"], "duplicate": ["Ctrl+D"], "delete": ["Del"], "select_all": ["Ctrl+A"],
-    "find_layer": ["Ctrl+F"], "fit": ["F"], "zoom_in": ["Ctrl++"], "zoom_out": ["Ctrl+-"], "tidy": ["Ctrl+L"],
+    "find_layer": ["Ctrl+F"], "fit": ["F"], "zoom_in": ["Ctrl++"], "zoom_out": ["Ctrl+-"], "zoom_reset": ["Ctrl+0"],
+    "tidy": ["Ctrl+L"],
 }
 
 
@@ -218,6 +219,8 @@ def test_zoom_and_fit_actions(win, qtbot):
     assert window.canvas.zoom() == pytest.approx(min(fitted * 1.25, 4.0))
     window.actions_by_name["zoom_out"].trigger()
     assert window.canvas.zoom() == pytest.approx(fitted)
+    window.actions_by_name["zoom_reset"].trigger()
+    assert window.canvas.zoom() == pytest.approx(1.0)
 
 
 def test_tidy_up_is_one_undo_step(win):
@@ -483,6 +486,24 @@ def test_dropping_a_project_file_on_the_window_opens_it(win, qtbot, tmp_path):
     other = copy_template("moons_mlp", tmp_path)
     drop(qtbot, window.canvas.viewport(), other)
     qtbot.waitUntil(lambda: window.document.path == other)
+
+
+def test_a_file_open_event_opens_the_project(win, qtbot, tmp_path):
+    """macOS: double-clicking a project in the Finder while LayerLoom runs."""
+    from PySide6.QtGui import QFileOpenEvent
+
+    from app.main import FileOpenHandler
+
+    window, _ = win
+    path = copy_template("moons_mlp", tmp_path)
+    app = QApplication.instance()
+    handler = FileOpenHandler(app, window.open_file)
+    try:
+        QApplication.sendEvent(app, QFileOpenEvent(str(path)))
+        qtbot.waitUntil(lambda: window.document.path == path)
+    finally:
+        app.removeEventFilter(handler)
+        handler.deleteLater()
 
 
 def test_dropping_something_else_is_refused(win):
