@@ -235,6 +235,9 @@ def render_screenshot(project_path: str | os.PathLike | None, out: str | os.Path
             window.canvas.fit_all()
             app.processEvents()
         pixmap = window.grab()
+        if (pixmap.width(), pixmap.height()) != size:  # a high-DPI screen: the contract is a 1400x900 PNG
+            pixmap = pixmap.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
         target = Path(out)
         ok = pixmap.save(str(target), "PNG")
         window.close()

@@ -166,6 +166,9 @@ CRASHING_SESSION = textwrap.dedent("""
     print("ready", flush=True)
     if sys.argv[3] == "hang":
         time.sleep(600)  # killed with SIGKILL by the test
+    elif sys.argv[3] == "orphan":
+        session._lock.unlock()  # the lock went (say, a cleaner emptied the folder) but the autosave stayed
+        sys.exit(0)
     else:
         os._exit(3)  # dies without any cleanup (no destructors, no atexit)
 """)
@@ -183,7 +186,7 @@ def crashed_session(tmp_path: Path, how: str) -> tuple[subprocess.Popen, Path]:
     return proc, original
 
 
-@pytest.mark.parametrize("how", ["hang", "exit"])
+@pytest.mark.parametrize("how", ["hang", "exit", "orphan"])
 def test_recovery_after_a_killed_process(qtbot, tmp_path, how):
     proc, original = crashed_session(tmp_path, how)
     folder = tmp_path / "state"
@@ -192,7 +195,8 @@ def test_recovery_after_a_killed_process(qtbot, tmp_path, how):
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     expected = (folder / "autosave-crashed-session.layerloom.json").read_text(encoding="utf-8")
-    assert (folder / "autosave-crashed-session.lock").exists()  # the dead process left its lock
+    # The dead process left its lock (with its pid), except in the orphan case.
+    assert (folder / "autosave-crashed-session.lock").exists() == (how != "orphan")
 
     autosaver = Autosaver(AutosaveSession(folder), interval_ms=60_000)
     window = MainWindow(settings=open_settings(), autosaver=autosaver)
