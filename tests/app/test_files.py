@@ -80,6 +80,30 @@ def test_project_suffix():
     assert with_project_suffix(Path("/x/net.json")) == Path("/x/net.json")
 
 
+def test_template_thumbnails_are_painted_once_and_cached(qapp):
+    from PySide6.QtCore import QSize
+
+    from app.thumbnails import clear_cache, template_thumbnail
+
+    clear_cache()
+    info = get_template("resnet_digits")
+    loads = []
+
+    def load_graph():
+        loads.append(1)
+        return load_project(info.path).graph
+
+    first = template_thumbnail(info.path, load_graph, QSize(216, 112), 2.0)
+    again = template_thumbnail(info.path, load_graph, QSize(216, 112), 2.0)
+    assert again is first and loads == [1]
+    assert (first.width(), first.height()) == (432, 224) and first.devicePixelRatio() == 2.0
+    image = first.toImage()
+    painted = sum(image.pixelColor(x, y).alpha() > 0 for x in range(0, 432, 4) for y in range(0, 224, 4))
+    assert painted > 100  # boxes and edges, not an empty picture
+    dark = template_thumbnail(info.path, load_graph, QSize(216, 112), 2.0, dark=True)
+    assert dark is not first and loads == [1, 1]
+
+
 # ---- settings and recent files ---------------------------------------------------------------------------
 
 

@@ -124,6 +124,13 @@ def test_docks_panels_and_history_once_a_project_is_open(win, qtbot):
     assert window.document.undo_stack.count() == 1
 
 
+def test_canvas_messages_reach_the_status_bar(win):
+    window, _ = win
+    window.new_from_template("lenet5")
+    window.canvas.message.emit("Cannot connect: shapes differ")
+    assert window.statusBar().currentMessage() == "Cannot connect: shapes differ"
+
+
 def test_only_one_tab_bar_per_tabbed_dock_group(win, qtbot):
     from PySide6.QtWidgets import QTabBar
 
