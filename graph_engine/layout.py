@@ -4,20 +4,30 @@ Longest-path layering puts every node one column right of its furthest predecess
 barycenter heuristic order each column to shorten edges and reduce crossings (Sugiyama-style, without dummy
 nodes: good enough for the mostly chain-like graphs networks are). Linear-time per sweep, so a 1000-node
 graph lays out in milliseconds.
+
+Networks are long and thin (LeNet-5 is 14 columns of one node), which fitted into a window would be drawn too
+small to read. So columns wrap into bands, like lines of text, choosing the band length that brings the whole
+picture closest to a 16:10 window (`TARGET_ASPECT`).
 """
 
 from __future__ import annotations
+
+import math
 
 from graph_engine.graph import Graph
 
 COLUMN_GAP = 240.0
 ROW_GAP = 130.0
 SWEEPS = 4
+TARGET_ASPECT = 1.6
+MIN_BAND_COLUMNS = 4
+NODE_HEIGHT = 90.0  # about a card's height: bands are separated by a row gap below the tallest column
 
 
-def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP) -> dict[str, tuple[float, float]]:
-    """Positions for every node: columns by depth, rows ordered to keep edges short. Cycles are tolerated
-    (their back edges are ignored)."""
+def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float = ROW_GAP,
+                   wrap: bool = True) -> dict[str, tuple[float, float]]:
+    """Positions for every node: columns by depth, rows ordered to keep edges short, long sequences wrapped
+    into bands (`wrap`). Cycles are tolerated (their back edges are ignored)."""
     layer = _layers(graph)
     columns: dict[int, list[str]] = {}
     for node_id in graph.nodes:  # graph order as the initial order within a column
@@ -34,13 +44,31 @@ def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float 
             col.sort(key=lambda n: _barycenter(neighbours[n], rank, rank[n]))
             for i, n in enumerate(col):
                 rank[n] = float(i)
+    per_band = _band_length(len(order), max(len(col) for col in columns.values()), column_gap, row_gap) \
+        if wrap and order else len(order)
+    tallest = max((len(col) for col in columns.values()), default=1)
+    band_height = (tallest - 1) * row_gap + NODE_HEIGHT + row_gap
     positions: dict[str, tuple[float, float]] = {}
-    for c in order:
+    for index, c in enumerate(order):
+        band, slot = divmod(index, per_band)
         col = columns[c]
-        top = -(len(col) - 1) * row_gap / 2
+        top = band * band_height + (tallest - len(col)) * row_gap / 2
         for i, n in enumerate(col):
-            positions[n] = (c * column_gap, top + i * row_gap)
+            positions[n] = (slot * column_gap, top + i * row_gap)
     return positions
+
+
+def _band_length(n_columns: int, tallest: int, column_gap: float, row_gap: float) -> int:
+    """How many columns a band holds so that the laid-out graph is closest to TARGET_ASPECT."""
+    if n_columns <= 2 * MIN_BAND_COLUMNS:
+        return n_columns
+    band_height = (tallest - 1) * row_gap + NODE_HEIGHT + row_gap
+    def badness(k: int) -> float:
+        bands = -(-n_columns // k)
+        width = k * column_gap
+        height = bands * band_height
+        return abs(math.log(width / height / TARGET_ASPECT))
+    return min(range(MIN_BAND_COLUMNS, n_columns + 1), key=badness)
 
 
 def _barycenter(neighbours: list[str], rank: dict[str, float], default: float) -> float:

@@ -33,3 +33,18 @@ def test_connection_problems_are_explained():
     assert connection_problem(g, result, Edge("x", "act")) is None  # replaces fc1 -> act: allowed
     p.graph.add_node(Node("conv", "Conv2d"))
     assert "expects" in connection_problem(g, check(p), Edge("fc2", "conv"))
+
+
+def test_long_chains_wrap_into_bands_that_read_left_to_right():
+    n = 14
+    p = project([("x", "Input", {"shape": [8]})] + [(f"l{i}", "ReLU", {}) for i in range(n)] + [("y", "Output", {})],
+                [("x", "l0")] + [(f"l{i}", f"l{i + 1}") for i in range(n - 1)] + [(f"l{n - 1}", "y")])
+    pos = layered_layout(p.graph)
+    xs, ys = {x for x, _ in pos.values()}, sorted({y for _, y in pos.values()})
+    assert 1 < len(ys) < len(xs)  # several bands, each several columns long
+    width, height = max(xs) - min(xs), ys[-1] - ys[0]
+    assert 0.8 < (width + 240) / (height + 220) < 3.2  # roughly a window's shape, not a 16-column ribbon
+    for e in p.graph.edges:  # within a band edges go right; a wrap continues at the start of the next band
+        (x0, y0), (x1, y1) = pos[e.src], pos[e.dst]
+        assert (y1 == y0 and x1 > x0) or (y1 > y0 and x1 == 0)
+    assert layered_layout(p.graph, wrap=False)["y"][1] == 0 and len({y for _, y in layered_layout(p.graph, wrap=False).values()}) == 1
