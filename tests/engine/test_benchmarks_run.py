@@ -41,3 +41,15 @@ def test_bench_check_quick_runs_and_prints_ratios():
     assert "1000-node graph" in out
     assert re.search(r"^ratio full check / budget: ", out, re.MULTILINE), out
     assert re.search(r"^ratio check\(\) after set_param, middle", out, re.MULTILINE), out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("PySide6") is None, reason="PySide6 is not installed")
+def test_bench_canvas_quick_runs_and_prints_ratios():
+    out = run_quick("bench_canvas.py")
+    assert "1000-node graph" in out
+    for label in (r"load\+layout\+check\+scene", r"move one node \(drag step at 100%\)", "fit-all repaint",
+                  "window painted after launch"):
+        assert re.search(rf"^ratio {label} / budget: ", out, re.MULTILINE), (label, out)
+    assert len(RATIO_LINE.findall(out)) == 5, out
+    # Not a timing: DESIGN section 8 wants torch imported lazily, after the window is painted.
+    assert "torch imported before the window was painted: no" in out
