@@ -1,0 +1,190 @@
+"""A run folder: checkpoints (best and last), the metrics, the final weights and a copy of the project.
+
+    RUN_DIR/
+      project.layerloom.json   the project as trained (its training section = the effective settings)
+      metrics.json             one record per epoch (rewritten after every epoch)
+      last.safetensors         weights after the last completed epoch
+      last_state.pt            everything else needed to resume after that epoch (see below)
+      best.safetensors         weights of the best epoch (lowest val_loss, or train_loss without validation)
+      model.safetensors        the final weights (written when the run finishes or is stopped)
+
+Weights are `safetensors.torch.save_file(state_dict)`, so they load into the exported class with
+`load_state_dict(strict=True)`. `last_state.pt` is written with torch.save and holds only tensors, dicts,
+lists, ints, floats, bools, None and strings, so `torch.load(path, weights_only=True)` reads it: optimiser,
+scheduler and GradScaler state, every random number generator (torch CPU and CUDA, the shuffle and
+augmentation generators, numpy, python), the epoch and step reached, the history, the best record and the
+early-stopping counters, and the training settings. Every file is written to a temporary name and renamed,
+so an interruption never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from graph_engine.errors import ProjectError
+
+CHECKPOINT_FORMAT = "layerloom-checkpoint"
+CHECKPOINT_VERSION = 1
+
+PROJECT_FILE = "project.layerloom.json"
+METRICS_FILE = "metrics.json"
+LAST_WEIGHTS = "last.safetensors"
+LAST_STATE = "last_state.pt"
+BEST_WEIGHTS = "best.safetensors"
+FINAL_WEIGHTS = "model.safetensors"
+
+
+class CheckpointError(ProjectError):
+    """A run folder or checkpoint cannot be used (missing, unreadable, or made for another network)."""
+
+
+# ---- atomic files ----------------------------------------------------------------------------------------
+
+
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            json.dump(data, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+
+    _atomic(path, write)
+
+
+# ---- weights ---------------------------------------------------------------------------------------------
+
+
+def weights_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state_dict as contiguous CPU tensors (copies), ready for safetensors."""
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+
+
+def save_weights(weights: dict[str, torch.Tensor] | torch.nn.Module, path: Path,
+                 metadata: dict[str, str] | None = None) -> None:
+    from safetensors.torch import save_file
+
+    tensors = weights_of(weights) if isinstance(weights, torch.nn.Module) else weights
+    _atomic(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise CheckpointError(f"cannot read weights {path}: {exc}", hint="the file is missing or damaged") from None
+
+
+def load_into(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
+    """load_state_dict(strict=True), with a clear error when the weights belong to another network."""
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "keys or shapes differ"
+        raise CheckpointError(f"the weights in {source} do not fit this network ({first})",
+                              hint="resume with the project the run was started from") from None
+
+
+# ---- training state ----------------------------------------------------------------------------------------
+
+
+def save_state(state: dict[str, Any], path: Path) -> None:
+    _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} holds no checkpoint to resume ({path.name} is missing)",
+                              hint="resume a folder written by an earlier run with --out RUN_DIR")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        raise CheckpointError(f"cannot read the checkpoint {path}: {str(exc).splitlines()[0] if str(exc) else exc}",
+                              hint="the file is damaged or was not written by LayerLoom") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a LayerLoom checkpoint", hint="resume a folder written by a run")
+    if state.get("version", 0) > CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} was written by a newer LayerLoom", hint="update LayerLoom to resume it")
+    return state
+
+
+def rng_state(generators: dict[str, torch.Generator], device: torch.device) -> dict[str, Any]:
+    """Every random number generator's state, as tensors and plain values."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    out: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": int(version), "state": [int(v) for v in internal], "gauss": gauss},
+        "generators": {name: gen.get_state() for name, gen in generators.items()},
+    }
+    if device.type == "cuda":
+        out["cuda"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+    for name, gen in generators.items():
+        if name in state["generators"]:
+            try:
+                gen.set_state(state["generators"][name])
+            except RuntimeError:  # saved on another kind of device: the run goes on, no longer bitwise equal
+                pass
+    if device.type == "cuda" and "cuda" in state:
+        try:
+            torch.cuda.set_rng_state_all(state["cuda"])
+        except RuntimeError:
+            pass
+
+
+__all__ = [
+    "BEST_WEIGHTS",
+    "CHECKPOINT_FORMAT",
+    "FINAL_WEIGHTS",
+    "LAST_STATE",
+    "LAST_WEIGHTS",
+    "METRICS_FILE",
+    "PROJECT_FILE",
+    "CheckpointError",
+    "load_into",
+    "load_state",
+    "load_weights",
+    "rng_state",
+    "save_state",
+    "save_weights",
+    "set_rng_state",
+    "weights_of",
+    "write_json",
+]

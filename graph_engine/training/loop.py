@@ -1,0 +1,853 @@
+"""The headless training loop (no Qt): `Trainer(project).run()`.
+
+    trainer = Trainer(project, listener=print, run_dir="runs/a")
+    result = trainer.run()            # FinishedEvent | StoppedEvent | FailedEvent (also sent to listeners)
+    trainer.pause(); trainer.resume(); trainer.stop()   # from any thread; checked between steps
+
+What it does, in order:
+- settings: `TrainingConfig.from_project(project)` unless a config is given; a bad value is a
+  TrainingConfigError raised by the constructor;
+- model: the generated code (`compile_project(project).create_model()`, exactly what `build_model` returns),
+  built after seeding torch, numpy and python with `seed`, so the trained weights load into the exported class
+  with strict=True;
+- data: `load_dataset(training.dataset, the Input's shape and dtype)`, autoencoder targets when the task is
+  autoencoder, a seeded split, then the tensors are moved to the device once. Batches are index slices of
+  those tensors with a permutation from a seeded torch.Generator (a DataLoader over in-memory tensors costs
+  1.32x, DESIGN.md section 8). A final batch of a single sample is skipped (BatchNorm cannot train on it);
+- device: `auto` = cuda, then mps, then cpu; float16 autocast with a GradScaler on CUDA only; intra-op threads
+  set to `sensible_threads()` (or `num_threads`) for the run and restored afterwards;
+- each step: zero_grad, forward, loss, a finiteness check of the loss, backward, optional gradient clipping,
+  optimiser step, per-batch schedule (one-cycle); pause/stop flags are checked before every step;
+- each epoch: validation metrics, the epoch schedules (step, cosine, plateau), best/early-stopping tracking,
+  checkpoints and metrics.json in `run_dir` (see checkpoints.py), then an EpochEvent.
+
+Failures end the run with a FailedEvent, never an exception, for everything a person can cause: a loss that
+becomes NaN/Inf (the message names the first layer whose output went non-finite and suggests a lower learning
+rate), out of memory (suggests half the batch size), a dataset that does not fit the network, an invalid
+graph. On CPU the same seed gives the same metrics and weights, and a run stopped after k epochs and resumed
+from its run folder ends bitwise equal to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import linecache
+import math
+import os
+import random
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from graph_engine.codegen import compile_project
+from graph_engine.data import DatasetError, autoencoder_targets, load_dataset, split
+from graph_engine.data import augment as augment_batch
+from graph_engine.errors import InvalidGraphError, ProjectError
+from graph_engine.project import Project
+from graph_engine.project_io import load_project, save_project
+from graph_engine.training import checkpoints as ck
+from graph_engine.training.config import TrainingConfig, TrainingConfigError, check_task_and_loss
+from graph_engine.training.devices import device_name, resolve_device, sensible_threads
+from graph_engine.training.events import (
+    EpochEvent,
+    FailedEvent,
+    FinishedEvent,
+    PausedEvent,
+    ResumedEvent,
+    RunResult,
+    StartedEvent,
+    StepEvent,
+    StoppedEvent,
+)
+from graph_engine.training.metrics import (
+    confusion_matrix,
+    evaluate,
+    finite_or_none,
+    make_loss,
+    total_sum_of_squares,
+)
+from graph_engine.training.probes import ProbeRunner, find_first_nonfinite, nonfinite_parameters
+from graph_engine.validation import check
+
+PROBE_BATCH = 64
+EVAL_CHUNK = 1024
+TIMING_KEYS = ("time_s", "samples_per_s")
+KEEP_LOGITS_MAX = 1 << 22  # logits kept per epoch for the train accuracy (elements; 16 MiB in float32)
+DIVERGENCE_FACTOR = 1e8  # a loss this many times the first step's loss means training blew up ...
+DIVERGENCE_FLOOR = 1e4  # ... when it is also above this  # the only record keys that differ between identical runs
+
+
+class _NonFiniteLoss(Exception):
+    def __init__(self, x: torch.Tensor, value: float):
+        super().__init__("non-finite loss")
+        self.x = x
+        self.value = value
+
+
+class _ListenerError(Exception):
+    """A listener raised: re-raised as itself by run(), never reported as a failed run."""
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _listeners(listener: Any, callbacks: Iterable[Callable[[Any], None]]) -> list[Callable[[Any], None]]:
+    out: list[Callable[[Any], None]] = []
+    if listener is not None:
+        out.extend(listener if isinstance(listener, list | tuple) else [listener])
+    out.extend(callbacks)
+    return out
+
+
+class Trainer:
+    """One training run of a project. See the module docstring; `run()` may be called once."""
+
+    def __init__(self, project: Project | str | os.PathLike, config: TrainingConfig | Mapping | None = None,
+                 listener: Callable[[Any], None] | list | None = None, *,
+                 callbacks: Iterable[Callable[[Any], None]] = (), run_dir: str | os.PathLike | None = None,
+                 base_dir: str | os.PathLike | None = None, num_threads: int | None = None,
+                 probes: bool | None = None):
+        if isinstance(project, str | os.PathLike):
+            path = Path(project)
+            project = load_project(path)
+            base_dir = base_dir if base_dir is not None else path.resolve().parent
+        self.project: Project = project.copy()
+        if config is None:
+            config = TrainingConfig.from_project(self.project)
+        elif callable(config):
+            raise TypeError("Trainer(project, config, listener): the second argument is the config; "
+                            "pass a listener as listener=...")
+        elif not isinstance(config, TrainingConfig):
+            config = TrainingConfig.parse(config)
+        self.config: TrainingConfig = config
+        self.listeners = _listeners(listener, callbacks)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.base_dir = Path(base_dir).resolve() if base_dir is not None else None
+        self.num_threads = num_threads
+        self.probes = probes  # None: probe when someone listens (and probe_every > 0)
+        self._stop = threading.Event()
+        self._unpaused = threading.Event()
+        self._unpaused.set()
+        self._running = threading.Event()
+        self._ran = False
+        self._prepared = False
+        self._resume_state: dict[str, Any] | None = None
+        self._paused_s = 0.0
+        # Filled by prepare():
+        self.model: torch.nn.Module | None = None
+        self.compiled = None
+        self.device: torch.device | None = None
+        self.task: str = ""
+        self.loss_name: str = ""
+        self.dataset = None
+        self.train_set = None
+        self.val_set = None
+        self.node_ops: dict[str, str] = {}
+        self.input_node = ""
+        self.output_node = ""
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+        self.scaler: Any = None
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.epoch = 0  # completed epochs
+        self.global_step = 0
+        self._es_best = math.inf
+        self._es_bad = 0
+        self._first_loss: float | None = None
+        self._diverge_at = -math.inf  # the first step sets it (see _set_first_loss)
+        self._init_norms: dict[str, float] = {}
+        self.warnings: list[str] = []
+
+    # ---- control (thread-safe) -----------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Pause before the next step (the thread running run() waits)."""
+        self._unpaused.clear()
+
+    def resume(self) -> None:
+        """Continue after pause()."""
+        self._unpaused.set()
+
+    def stop(self) -> None:
+        """End the run before the next step (a paused run ends too). run() returns a StoppedEvent."""
+        self._stop.set()
+        self._unpaused.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._unpaused.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
+    def add_listener(self, listener: Callable[[Any], None]) -> None:
+        self.listeners.append(listener)
+
+    # ---- resume ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_checkpoint(cls, run_dir: str | os.PathLike, listener: Any = None, *, epochs: int | None = None,
+                        device: str | None = None, project: Project | None = None,
+                        callbacks: Iterable[Callable[[Any], None]] = (),
+                        num_threads: int | None = None, probes: bool | None = None) -> Trainer:
+        """A Trainer that continues the run saved in `run_dir` after its last completed epoch.
+
+        The project is `run_dir/project.layerloom.json` unless given; the settings are the checkpoint's
+        (`epochs` may extend the run, `device` may move it)."""
+        run_dir = Path(run_dir)
+        state = ck.load_state(run_dir / ck.LAST_STATE)
+        if project is None:
+            project = load_project(run_dir / ck.PROJECT_FILE)
+        config = TrainingConfig.parse(state["config"]).with_overrides(epochs=epochs, device=device)
+        done = int(state["epoch"])
+        if config.epochs < done:
+            raise TrainingConfigError(f"the run in {run_dir} already trained {done} epochs, more than {config.epochs}",
+                                      "training.epochs", f"give at least {done} epochs")
+        if config.schedule.per_batch and config.epochs != int(state["config"]["epochs"]):
+            raise TrainingConfigError("a one-cycle schedule cannot be stretched to another number of epochs",
+                                      "training.epochs", f"resume with {state['config']['epochs']} epochs")
+        base_dir = state.get("base_dir")
+        trainer = cls(project, config, listener, callbacks=callbacks, run_dir=run_dir, base_dir=base_dir,
+                      num_threads=num_threads, probes=probes)
+        trainer._resume_state = state
+        return trainer
+
+    # ---- setup -----------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Load the data, build the model and the optimiser (run() calls this; calling it first lets a caller
+        look at or instrument `model`). Raises ProjectError subclasses for user errors."""
+        if self._prepared:
+            return
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        result = check(self.project)
+        if not result.ok:
+            first = result.errors[0]
+            raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {first}", result.errors)
+        live = [n for n in result.order if n in result.live]
+        graph = self.project.graph
+        inputs = [n for n in live if graph.node(n).op == "Input"]
+        outputs = [n for n in live if graph.node(n).op == "Output"]
+        if len(inputs) != 1 or len(outputs) != 1:
+            what = "Input" if len(inputs) != 1 else "Output"
+            found = inputs if what == "Input" else outputs
+            raise TrainingConfigError(
+                f"training needs exactly one {what} node; this network has {len(found)} ({', '.join(found)})",
+                "training", "training feeds one dataset into one Input and compares one Output with its targets")
+        self.input_node, self.output_node = inputs[0], outputs[0]
+        in_type = result.nodes[self.input_node].outputs[0]
+        out_type = result.nodes[self.output_node].inputs[0]
+        self.node_ops = {n: graph.node(n).op for n in graph.nodes}
+        self.out_shape = tuple(int(d) for d in out_type.shape)
+
+        dataset = load_dataset(cfg.dataset, in_type.shape, input_dtype=in_type.dtype, base_dir=self.base_dir)
+        task = cfg.task or dataset.task
+        self.loss_name = check_task_and_loss(task, cfg.loss)
+        if task == "autoencoder":
+            dataset = autoencoder_targets(dataset)
+        elif task != dataset.task:
+            raise TrainingConfigError(f"dataset {dataset.name!r} is for {dataset.task}, but the task is {task}",
+                                      "training.task", f"set task to {dataset.task} or choose another dataset")
+        self.task = task
+        _check_finite(dataset)
+        self._check_output(dataset, tuple(out_type.shape))
+        if cfg.augment_active:
+            if dataset.input_dtype != "float32":
+                raise DatasetError("augmentation works on float images, not on token ids", "remove augment",
+                                   field="training.augment")
+            if (cfg.augment["shift"] or cfg.augment["flip"]) and dataset.image_shape is None:
+                raise DatasetError(f"shift and flip need an image dataset; {dataset.name!r} is {dataset.kind} data",
+                                   "use noise only, or an image dataset", field="training.augment")
+        train_set, val_set = split(dataset, cfg.val_fraction, cfg.seed)
+        if len(train_set) == 0:
+            raise DatasetError(f"dataset {dataset.name!r} has no training samples", "use a larger dataset")
+        self.dataset, self.train_set, self.val_set = dataset, train_set, val_set
+        self.warnings = list(dataset.warnings)
+        last = [e.src for e in graph.in_edges(self.output_node)]
+        if task == "classification" and last and graph.node(last[0]).op in ("Softmax", "LogSoftmax"):
+            self.warnings.append(f"{last[0]!r} applies {graph.node(last[0]).op} before CrossEntropyLoss, which "
+                                 "expects raw scores (logits); remove it for faster, more stable training")
+
+        seed_everything(cfg.seed)
+        self.compiled = compile_project(self.project, result)
+        try:
+            model = self.compiled.create_model().to(device)
+            self.X_train = torch.from_numpy(np.ascontiguousarray(train_set.X)).to(device)
+            self.y_train = torch.from_numpy(np.ascontiguousarray(train_set.y)).to(device)
+            self.X_val = torch.from_numpy(np.ascontiguousarray(val_set.X)).to(device)
+            self.y_val = torch.from_numpy(np.ascontiguousarray(val_set.y)).to(device)
+        except torch.OutOfMemoryError:
+            raise TrainingConfigError(f"the model and the dataset do not fit in the memory of {device}",
+                                      "training.device", "use a smaller dataset or model, or another device") from None
+        self.model = model
+        self.device = device
+        self._init_norms = _weight_norms(model, self.node_ops)
+        self.val_sst = total_sum_of_squares(self.y_val) if task != "classification" else None
+        self.loss_fn = make_loss(self.loss_name)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        if not self.params:
+            raise TrainingConfigError("the network has no trainable parameters", "training",
+                                      "add a layer with weights, such as Linear or Conv2d")
+        self.optimizer = _make_optimizer(cfg, self.params)
+        self.steps_per_epoch = _steps_per_epoch(len(train_set), cfg.batch_size)
+        self.scheduler = _make_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        self.use_amp = device.type == "cuda" and cfg.mixed_precision
+        self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+        self._shuffle_gen = torch.Generator(device="cpu")
+        self._shuffle_gen.manual_seed(cfg.seed)
+        self._aug_gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
+        self._aug_gen.manual_seed(cfg.seed + 1)
+        probe_source = self.X_val if len(self.X_val) else self.X_train
+        self.probe_x = probe_source[:PROBE_BATCH]
+        boundary = (dataset.kind == "points2d" and task == "classification" and tuple(in_type.shape) == (2,))
+        self._probe = None
+        wanted = bool(self.listeners) if self.probes is None else self.probes
+        if wanted and cfg.probe_every > 0:
+            self._probe = ProbeRunner(model, self.node_ops, self.probe_x,
+                                      boundary_points=self.X_train if boundary else None,
+                                      boundary_labels=self.y_train if boundary else None,
+                                      autocast=self._autocast if self.use_amp else None)
+        if self._resume_state is not None:
+            self._apply_state(self._resume_state)
+        self._prepared = True
+
+    def _check_output(self, dataset: Any, out_shape: tuple[int, ...]) -> None:
+        graph = self.project.graph
+        feeders = [e.src for e in graph.in_edges(self.output_node)]
+        layer = feeders[0] if feeders else self.output_node
+        op = graph.node(layer).op
+        if self.task == "classification":
+            classes = dataset.num_classes or (int(dataset.y.max()) + 1 if len(dataset.y) else 0)
+            if out_shape != (classes,):
+                fix = (f"set out_features of {layer!r} to {classes}" if op == "Linear"
+                       else f"end the network with a Linear layer of {classes} outputs")
+                raise DatasetError(f"the network outputs {_fmt(out_shape)} per sample, but dataset {dataset.name!r} "
+                                   f"has {classes} classes, so it needs [{classes}] (one score per class)", fix)
+            return
+        target = dataset.target_shape
+        if math.prod(out_shape) != math.prod(target):
+            what = "the input it reconstructs" if self.task == "autoencoder" else f"the targets of {dataset.name!r}"
+            fix = (f"set out_features of {layer!r} to {math.prod(target)}" if op == "Linear" and len(target) <= 1
+                   else f"make the network output {_fmt(target)}")
+            raise DatasetError(f"the network outputs {_fmt(out_shape)} per sample, but {what} have shape "
+                               f"{_fmt(target)}", fix)
+
+    def _autocast(self):
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+
+    # ---- the run ---------------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Train; returns (and sends) the terminal event. User errors become a FailedEvent, not an exception."""
+        if self._ran:
+            raise RuntimeError("a Trainer runs once; use Trainer.from_checkpoint(run_dir) to continue a run")
+        self._ran = True
+        self._running.set()
+        previous_threads = torch.get_num_threads()
+        try:
+            try:
+                self.prepare()
+                threads = self.num_threads or sensible_threads()
+                torch.set_num_threads(threads)
+                self._start_run_dir()
+            except ProjectError as exc:
+                node = exc.node_id
+                if node is None and isinstance(exc, InvalidGraphError) and exc.diagnostics:
+                    node = exc.diagnostics[0].node_id
+                return self._fail(str(exc), node, _kind_of(exc), exc.hint, error=exc)
+            self._emit(StartedEvent(
+                epochs=self.config.epochs, start_epoch=self.epoch, steps_per_epoch=self.steps_per_epoch,
+                n_train=len(self.train_set), n_val=len(self.val_set), batch_size=self.config.batch_size,
+                task=self.task, loss=self.loss_name, device=str(self.device),
+                device_name=device_name(self.device, torch.get_num_threads()), mixed_precision=self.use_amp,
+                threads=torch.get_num_threads(), dataset=self.dataset.name, num_classes=self.dataset.num_classes,
+                class_names=tuple(self.dataset.class_names), param_count=sum(p.numel() for p in self.params),
+                warnings=tuple(self.warnings)))
+            return self._loop()
+        except _ListenerError as exc:
+            raise exc.__cause__ from None
+        finally:
+            torch.set_num_threads(previous_threads)
+            self._running.clear()
+
+    def _loop(self) -> RunResult:
+        cfg = self.config
+        try:
+            while self.epoch < cfg.epochs:
+                epoch = self.epoch + 1
+                if self._should_stop(epoch):
+                    return self._stopped(epoch)
+                done = self._train_epoch(epoch)
+                if not done:
+                    return self._stopped(epoch)
+                early = self._end_epoch(epoch, done)
+                if early:
+                    return self._finish(stopped_early=True, reason=early)
+            return self._finish()
+        except _NonFiniteLoss as nf:
+            return self._nonfinite(nf)
+        except torch.OutOfMemoryError:
+            return self._oom()
+        except (RuntimeError, ValueError, IndexError) as exc:
+            if "out of memory" in str(exc).lower():
+                return self._oom()
+            return self._forward_failed(exc)
+        except OSError as exc:
+            return self._fail(f"cannot write to the run folder {self.run_dir}: {exc.strerror or exc}", None, "error",
+                              "choose a folder you can write to, with free space", error=exc)
+
+    def _should_stop(self, epoch: int) -> bool:
+        """Check the flags: wait while paused; True when the run must stop."""
+        if self._stop.is_set():
+            return True
+        if not self._unpaused.is_set():
+            t0 = time.perf_counter()
+            self._emit(PausedEvent(self.global_step, epoch))
+            while not self._unpaused.wait(0.05):
+                if self._stop.is_set():
+                    break
+            self._paused_s += time.perf_counter() - t0
+            if self._stop.is_set():
+                return True
+            self._emit(ResumedEvent(self.global_step, epoch))
+        return self._stop.is_set()
+
+    def _train_epoch(self, epoch: int) -> tuple[float, float, float | None, int] | None:
+        """One pass over the training set; (train_loss, seconds, train_accuracy, samples) or None if stopped."""
+        cfg = self.config
+        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        X, Y = self.X_train, self.y_train
+        n = len(X)
+        bs = cfg.batch_size
+        stop, unpaused = self._stop, self._unpaused
+        listeners = self.listeners
+        classification = self.task == "classification"
+        reshape = not classification and tuple(Y.shape[1:]) != self.out_shape
+        clip = cfg.grad_clip
+        scaler = self.scaler
+        sched = self.scheduler if cfg.schedule.per_batch else None
+        autocast = self._autocast if self.use_amp else contextlib.nullcontext
+        aug = cfg.augment if cfg.augment_active else None
+        probe, probe_every = self._probe, cfg.probe_every
+        end = n - 1 if n > 1 and n % bs == 1 else n  # skip a final batch of one sample
+
+        self._paused_s = 0.0
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, generator=self._shuffle_gen)
+        if perm.device != X.device:
+            perm = perm.to(X.device)
+        loss_sum = 0.0
+        seen = 0
+        # Train accuracy: the (detached) logits are kept and scored once at the end of the epoch, which costs
+        # ~0.7 % of a small model's epoch where scoring every step costs ~3 %; past a size, every step.
+        keep_logits = classification and end * self.out_shape[0] <= KEEP_LOGITS_MAX
+        logits: list[torch.Tensor] = []
+        correct = torch.zeros((), dtype=torch.int64, device=X.device) if classification else None
+        for start in range(0, end, bs):
+            if stop.is_set() or not unpaused.is_set():
+                if self._should_stop(epoch):
+                    return None
+            idx = perm[start:min(start + bs, end)]
+            xb = X[idx]
+            yb = Y[idx]
+            if aug is not None:
+                xb = augment_batch(xb, aug, self._aug_gen, self.dataset.image_shape)
+            opt.zero_grad(set_to_none=True)
+            with autocast():
+                out = model(xb)
+                if reshape:
+                    out = out.reshape(yb.shape)
+                loss = loss_fn(out, yb)
+            value = loss.item()
+            if not value <= self._diverge_at:  # NaN, Inf, or exploded
+                if self._first_loss is None and math.isfinite(value):
+                    self._set_first_loss(value)
+                else:
+                    raise _NonFiniteLoss(xb, value)
+            if scaler is None:
+                loss.backward()
+                if clip:
+                    torch.nn.utils.clip_grad_norm_(self.params, clip)
+                lr = opt.param_groups[0]["lr"]
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                if clip:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(self.params, clip)
+                lr = opt.param_groups[0]["lr"]
+                scaler.step(opt)
+                scaler.update()
+            if sched is not None:
+                sched.step()
+            b = len(idx)
+            loss_sum += value * b
+            seen += b
+            if keep_logits:
+                logits.append(out.detach())
+            elif correct is not None:
+                correct += (out.argmax(1) == yb).sum()
+            self.global_step += 1
+            if listeners:
+                self._emit(StepEvent(self.global_step, epoch, value, lr))
+                if probe is not None and (self.global_step % probe_every == 0 or self.global_step == 1):
+                    self._emit(probe.run(self.global_step, epoch))
+        if keep_logits and logits:
+            correct += (torch.cat(logits).argmax(1) == Y[perm[:seen]]).sum()
+        accuracy = int(correct) / seen if correct is not None and seen else None
+        train_s = time.perf_counter() - t0 - self._paused_s
+        return loss_sum / max(seen, 1), train_s, accuracy, seen
+
+    def _end_epoch(self, epoch: int, done: tuple[float, float, float | None, int]) -> str:
+        """Validation, record, schedules, best / early stopping, checkpoints, EpochEvent. Returns the reason to
+        stop early, or ""."""
+        cfg = self.config
+        train_loss, train_s, train_acc, seen = done
+        t_eval = time.perf_counter()
+        self.model.eval()
+        val = evaluate(self.model, self.X_val, self.y_val, self.loss_fn, self.task,
+                       chunk=max(cfg.batch_size, EVAL_CHUNK), sst=self.val_sst,
+                       autocast=self._autocast if self.use_amp else None)
+        self.model.train()
+        eval_s = time.perf_counter() - t_eval
+        lr = self.optimizer.param_groups[0]["lr"]
+        record: dict[str, Any] = {"epoch": epoch, "step": self.global_step, "train_loss": finite_or_none(train_loss)}
+        if self.task == "classification":
+            record["train_accuracy"] = train_acc
+            record["val_loss"] = val["loss"]
+            record["val_accuracy"] = val["accuracy"]
+        else:
+            record["val_loss"] = val["loss"]
+            record["val_mae"] = val["mae"]
+            record["val_r2"] = val["r2"]
+        record["lr"] = lr
+        record["time_s"] = round(train_s + eval_s, 6)
+        record["samples_per_s"] = round(seen / train_s, 1) if train_s > 0 else None
+        self.history.append(record)
+
+        monitor_name = "val_loss" if len(self.X_val) else "train_loss"
+        monitor = record[monitor_name]
+        monitor = math.inf if monitor is None else monitor
+        improved = self.best is None or monitor < self.best["value"]
+        if improved and math.isfinite(monitor):
+            self.best = {"epoch": epoch, "monitor": monitor_name, "value": monitor, "record": dict(record)}
+            if self.run_dir is not None:
+                ck.save_weights(self.model, self.run_dir / ck.BEST_WEIGHTS,
+                                {"epoch": str(epoch), monitor_name: repr(monitor)})
+            else:
+                self.best_weights = ck.weights_of(self.model)
+        reason = ""
+        es = cfg.early_stopping
+        if es is not None:
+            if monitor < self._es_best - es.min_delta:
+                self._es_best = monitor
+                self._es_bad = 0
+            else:
+                self._es_bad += 1
+                if self._es_bad >= es.patience:
+                    reason = (f"early stopping: {monitor_name} did not improve by more than {es.min_delta:g} "
+                              f"for {es.patience} epoch{'s' if es.patience != 1 else ''}")
+        if self.scheduler is not None and not cfg.schedule.per_batch:
+            if cfg.schedule.name == "plateau":
+                self.scheduler.step(monitor)
+            else:
+                self.scheduler.step()
+        self.epoch = epoch
+        if self.run_dir is not None:
+            self._save_checkpoint()
+            ck.write_json(self.run_dir / ck.METRICS_FILE, self.history)
+        self._emit(EpochEvent(record))
+        return reason
+
+    # ---- endings ---------------------------------------------------------------------------------------
+
+    def _finish(self, stopped_early: bool = False, reason: str = "") -> FinishedEvent:
+        matrix = None
+        if self.task == "classification" and len(self.X_val):
+            self.model.eval()
+            matrix = confusion_matrix(self.model, self.X_val, self.y_val, self.out_shape[0],
+                                      chunk=max(self.config.batch_size, EVAL_CHUNK),
+                                      autocast=self._autocast if self.use_amp else None)
+            self.model.train()
+        if self.run_dir is not None:
+            ck.save_weights(self.model, self.run_dir / ck.FINAL_WEIGHTS, {"epoch": str(self.epoch)})
+            ck.write_json(self.run_dir / ck.METRICS_FILE, self.history)
+        event = FinishedEvent(list(self.history), self.best, stopped_early, reason, matrix)
+        self._emit(event)
+        return event
+
+    def _stopped(self, epoch: int) -> StoppedEvent:
+        if self.run_dir is not None:
+            ck.save_weights(self.model, self.run_dir / ck.FINAL_WEIGHTS, {"epoch": str(self.epoch)})
+        event = StoppedEvent(list(self.history), self.best, epoch, self.global_step)
+        self._emit(event)
+        return event
+
+    def _fail(self, message: str, node_id: str | None, kind: str, hint: str = "",
+              error: BaseException | None = None) -> FailedEvent:
+        event = FailedEvent(message, node_id, kind, hint, list(self.history), self.epoch + 1, self.global_step,
+                            error)
+        self._emit(event)
+        return event
+
+    def _nonfinite(self, nf: _NonFiniteLoss) -> FailedEvent:
+        if math.isfinite(nf.value):
+            return self._diverged(nf)
+        epoch, step = self.epoch + 1, self.global_step + 1
+        what = "NaN" if math.isnan(nf.value) else "Inf"
+        node, found = find_first_nonfinite(self.model, self.node_ops, nf.x,
+                                           self._autocast if self.use_amp else None)
+        lr = self.optimizer.param_groups[0]["lr"]
+        hint = (f"lower the learning rate (it is {lr:g}; try {lr / 10:g})"
+                + ("" if self.config.grad_clip else " or set grad_clip, e.g. 1.0"))
+        where = f"the loss became {what} at epoch {epoch}, step {step}"
+        if node is not None:
+            message = f"{where}: layer {node!r} ({self.node_ops[node]}) was the first to output {found}"
+        else:
+            bad = nonfinite_parameters(self.model, self.node_ops)
+            if bad is not None:
+                node = bad
+                message = f"{where}: the weights of layer {bad!r} ({self.node_ops[bad]}) hold NaN or Inf"
+            else:
+                node = self._feeder()
+                message = (f"{where}, although every layer's output was finite: the outputs are too large for "
+                           f"{self.loss_name}")
+        return self._fail(f"{message}; {hint}", node, "nonfinite", hint)
+
+    def _set_first_loss(self, value: float) -> None:
+        """The first step's loss sets the divergence threshold: a later loss DIVERGENCE_FACTOR times larger (and
+        above DIVERGENCE_FLOOR) means training blew up, even while it is still finite."""
+        self._first_loss = value
+        self._diverge_at = max(value * DIVERGENCE_FACTOR, DIVERGENCE_FLOOR)
+
+    def _diverged(self, nf: _NonFiniteLoss) -> FailedEvent:
+        epoch, step = self.epoch + 1, self.global_step + 1
+        lr = self.optimizer.param_groups[0]["lr"]
+        hint = (f"lower the learning rate (it is {lr:g}; try {lr / 10:g})"
+                + ("" if self.config.grad_clip else " or set grad_clip, e.g. 1.0"))
+        now = _weight_norms(self.model, self.node_ops)
+        growth = [(n, now[n] / self._init_norms[n]) for n in now if self._init_norms.get(n)]
+        node = next((n for n, g in growth if g > 100), None)
+        if node is None and growth:
+            node = max(growth, key=lambda item: item[1])[0]
+        ratio = dict(growth).get(node) if node else None
+        message = (f"training diverged: the loss exploded to {nf.value:.3g} at epoch {epoch}, step {step} "
+                   f"({nf.value / self._first_loss:.2g} times its first value {self._first_loss:.3g}) and would "
+                   "soon be NaN/Inf")
+        if node is not None and ratio is not None:
+            message += f"; the weights of layer {node!r} ({self.node_ops[node]}) grew {ratio:.2g}-fold"
+        return self._fail(f"{message}; {hint}", node, "nonfinite", hint)
+
+    def _oom(self) -> FailedEvent:
+        if self.optimizer is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+        if self.device is not None and self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        bs = self.config.batch_size
+        if bs > 1:
+            half = max(1, bs // 2)
+            hint = f"set training.batch_size to {half} (half of {bs}), or use a smaller network"
+            message = f"out of memory on {self.device} at batch size {bs}; try batch size {half}"
+        else:
+            hint = "use a smaller network, or train on a device with more memory"
+            message = f"out of memory on {self.device} even at batch size 1; the network is too large for it"
+        return self._fail(message, None, "oom", hint)
+
+    def _forward_failed(self, exc: BaseException) -> FailedEvent:
+        node = _node_from_traceback(exc.__traceback__, self.compiled.filename if self.compiled else None,
+                                    self.node_ops)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f" in layer {node!r} ({self.node_ops[node]})" if node else ""
+        return self._fail(f"training failed{where} at epoch {self.epoch + 1}: {text}", node, "error", error=exc)
+
+    def _feeder(self) -> str | None:
+        feeders = [e.src for e in self.project.graph.in_edges(self.output_node)]
+        return feeders[0] if feeders else None
+
+    def _emit(self, event: Any) -> None:
+        for fn in self.listeners:
+            try:
+                fn(event)
+            except Exception as exc:
+                raise _ListenerError(str(exc)) from exc
+
+    # ---- run folder ------------------------------------------------------------------------------------
+
+    def _start_run_dir(self) -> None:
+        if self.run_dir is None:
+            return
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}",
+                               hint="choose a folder you can write to") from None
+        copy = self.project.copy()
+        training = self.config.to_dict()
+        training["dataset"] = _absolute_paths(training["dataset"], self.base_dir)
+        copy.training = training
+        save_project(copy, self.run_dir / ck.PROJECT_FILE)
+        if self._resume_state is None:
+            for name in (ck.LAST_STATE, ck.LAST_WEIGHTS, ck.BEST_WEIGHTS, ck.FINAL_WEIGHTS):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.run_dir / name).unlink()
+            ck.write_json(self.run_dir / ck.METRICS_FILE, [])
+
+    def _save_checkpoint(self) -> None:
+        generators = {"shuffle": self._shuffle_gen, "augment": self._aug_gen}
+        state = {
+            "format": ck.CHECKPOINT_FORMAT,
+            "version": ck.CHECKPOINT_VERSION,
+            "epoch": self.epoch,
+            "step": self.global_step,
+            "config": self.config.to_dict(),
+            "base_dir": None if self.base_dir is None else str(self.base_dir),
+            "history": [dict(r) for r in self.history],
+            "best": None if self.best is None else {**self.best, "record": dict(self.best["record"])},
+            "early_stopping": {"best": self._es_best, "bad_epochs": self._es_bad},
+            "divergence": {"first_loss": self._first_loss, "initial_norms": dict(self._init_norms)},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "scaler": None if self.scaler is None else self.scaler.state_dict(),
+            "rng": ck.rng_state(generators, self.device),
+        }
+        ck.save_weights(self.model, self.run_dir / ck.LAST_WEIGHTS, {"epoch": str(self.epoch)})
+        ck.save_state(state, self.run_dir / ck.LAST_STATE)
+
+    def _apply_state(self, state: dict[str, Any]) -> None:
+        source = str(self.run_dir / ck.LAST_WEIGHTS)
+        ck.load_into(self.model, ck.load_weights(self.run_dir / ck.LAST_WEIGHTS), source)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state.get("scheduler") is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            if self.scaler is not None and state.get("scaler") is not None:
+                self.scaler.load_state_dict(state["scaler"])
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ck.CheckpointError(f"the checkpoint in {self.run_dir} does not fit this run: {exc}",
+                                     hint="resume with the settings the run was started with") from None
+        ck.set_rng_state(state["rng"], {"shuffle": self._shuffle_gen, "augment": self._aug_gen}, self.device)
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["step"])
+        self.history = [dict(r) for r in state["history"]]
+        self.best = state["best"]
+        self._es_best = float(state["early_stopping"]["best"])
+        self._es_bad = int(state["early_stopping"]["bad_epochs"])
+        divergence = state.get("divergence") or {}
+        if divergence.get("first_loss") is not None:
+            self._set_first_loss(float(divergence["first_loss"]))
+        self._init_norms = {str(k): float(v) for k, v in (divergence.get("initial_norms") or {}).items()}
+
+
+# ---- helpers -------------------------------------------------------------------------------------------------
+
+
+def _weight_norms(model: torch.nn.Module, node_ops: dict[str, str]) -> dict[str, float]:
+    """node id -> L2 norm of its parameters (nodes with parameters only)."""
+    out = {}
+    with torch.no_grad():
+        for name, module in model.named_children():
+            params = [p.detach().float() for p in module.parameters()]
+            if name in node_ops and params:
+                out[name] = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p)
+                                                                        for p in params])))
+    return out
+
+
+def _steps_per_epoch(n: int, bs: int) -> int:
+    end = n - 1 if n > 1 and n % bs == 1 else n
+    return max(1, math.ceil(end / bs))
+
+
+def _make_optimizer(cfg: TrainingConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    o = cfg.optimizer
+    if o.name == "SGD":
+        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
+                               weight_decay=o.weight_decay)
+    if o.name == "Adam":
+        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+    if o.name == "AdamW":
+        return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
+    return torch.optim.RMSprop(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+
+
+def _make_scheduler(cfg: TrainingConfig, opt: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
+    s = cfg.schedule
+    sched = torch.optim.lr_scheduler
+    if s.name == "step":
+        return sched.StepLR(opt, step_size=s.step_size, gamma=s.gamma)
+    if s.name == "cosine":
+        return sched.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=s.min_lr)
+    if s.name == "plateau":
+        return sched.ReduceLROnPlateau(opt, mode="min", factor=s.factor, patience=s.patience, min_lr=s.min_lr)
+    if s.name == "onecycle":
+        cycle = cfg.optimizer.name in ("Adam", "AdamW") or cfg.optimizer.momentum > 0
+        return sched.OneCycleLR(opt, max_lr=s.max_lr or cfg.optimizer.lr, total_steps=cfg.epochs * steps_per_epoch,
+                                pct_start=s.pct_start, cycle_momentum=cycle)
+    return None
+
+
+def _check_finite(dataset: Any) -> None:
+    for name, arr in (("inputs", dataset.X), ("targets", dataset.y)):
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            bad = int((~np.isfinite(arr.reshape(len(arr), -1))).any(axis=1).sum())
+            raise DatasetError(f"dataset {dataset.name!r} has NaN or infinite {name} in {bad} sample(s)",
+                               "clean the data (remove or fill the missing values) before training")
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _kind_of(exc: ProjectError) -> str:
+    return "data" if isinstance(exc, DatasetError) else "config"
+
+
+def _absolute_paths(dataset: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    out = dict(dataset)
+    path = out.get("path")
+    if isinstance(path, str) and base_dir is not None and not Path(path).expanduser().is_absolute():
+        out["path"] = str(base_dir / path)
+    return out
+
+
+def _node_from_traceback(tb: Any, filename: str | None, node_ops: dict[str, str]) -> str | None:
+    """The node whose line of the generated forward() raised (the innermost such frame), if any."""
+    if filename is None:
+        return None
+    node = None
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename != filename:
+            continue
+        line = linecache.getline(filename, lineno)
+        m = re.search(r"self\.(\w+)\(", line) or re.match(r"\s*(\w+)\s*=", line)
+        if m and m.group(1) in node_ops:
+            node = m.group(1)
+    return node
+
+
+def train(project: Project | str | os.PathLike, listener: Any = None, **kwargs: Any) -> RunResult:
+    """Trainer(project, listener=listener, **kwargs).run()."""
+    return Trainer(project, listener=listener, **kwargs).run()
+
+
+def resume(run_dir: str | os.PathLike, listener: Any = None, **kwargs: Any) -> RunResult:
+    """Continue the run saved in `run_dir` (see Trainer.from_checkpoint) to its last epoch; the terminal event."""
+    return Trainer.from_checkpoint(run_dir, listener, **kwargs).run()
+
+
+__all__ = ["TIMING_KEYS", "Trainer", "resume", "seed_everything", "train"]
