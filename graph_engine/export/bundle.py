@@ -1,0 +1,184 @@
+"""The export bundle: one folder with everything needed to use a network outside LayerLoom.
+
+    result = export_bundle(project, "bundle/", weights="runs/a/model.safetensors", project_path=path)
+    print(result.check.line())
+
+FOLDER/
+  model.py                 the network as standalone PyTorch (generate_code)
+  model.safetensors        the weights: the given ones (e.g. from a training run), else the initial weights a
+                           training run would start from (the project's seed)
+  train.py                 trains the model as the project is set up (write_train_script), alone or torchrun
+  NAME.layerloom.json      the project (dataset paths made absolute, so it opens from the bundle)
+  README.md                what each file is and the exact command lines
+
+After writing, the bundle is checked: model.py is loaded from the folder with the weights read back from
+model.safetensors and compared with the in-app model holding the weights in memory (`verify_code`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph_engine.errors import InvalidGraphError, ProjectError
+from graph_engine.export.verify import ExportCheck, reference_model, verify_code
+from graph_engine.export.weights import read_weights, save_weights
+from graph_engine.project import Project, class_name_for
+from graph_engine.project_io import atomic_write_text, save_project
+from graph_engine.validation import CheckResult, check
+
+MODEL_FILE = "model.py"
+WEIGHTS_FILE = "model.safetensors"
+TRAIN_FILE = "train.py"
+README_FILE = "README.md"
+PROJECT_SUFFIX = ".layerloom.json"
+
+
+@dataclass
+class BundleResult:
+    folder: Path
+    files: dict[str, Path]  # "model", "weights", "train", "project", "readme" -> path
+    check: ExportCheck
+    state: Mapping[str, Any] = field(repr=False, default_factory=dict)  # the weights written
+
+
+def export_bundle(project: Project, folder: str | os.PathLike,
+                  weights: str | os.PathLike | Mapping[str, Any] | None = None, *,
+                  project_path: str | os.PathLike | None = None, base_dir: str | os.PathLike | None = None,
+                  result: CheckResult | None = None) -> BundleResult:
+    """Write the bundle into `folder` (created if needed; the five files are replaced) and check it.
+
+    `project_path` is the project's file (its name is reused, and its folder is where relative dataset paths
+    start unless `base_dir` says otherwise)."""
+    import torch
+
+    from graph_engine.codegen import generate_code
+    from graph_engine.export.train_script import write_train_script
+    from graph_engine.training.config import TrainingConfig
+
+    result = result or check(project)
+    if not result.ok:
+        raise InvalidGraphError(f"cannot export: the network has {len(result.errors)} error(s); first: "
+                                f"{result.errors[0]}", result.errors)
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ProjectError(f"{folder} is a file, not a folder", hint="give a folder for the bundle")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"cannot create {folder}: {exc.strerror or exc}", hint="choose a folder you can write to") from None
+    if base_dir is None and project_path is not None:
+        base_dir = Path(project_path).resolve().parent
+    config = TrainingConfig.from_project(project)
+    if weights is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # the weights a training run with this seed starts from
+            model, _ = reference_model(project, result)
+        source = f"initial weights (seed {config.seed})"
+    else:
+        state = read_weights(weights) if isinstance(weights, str | os.PathLike) else weights
+        model, _ = reference_model(project, result, state,
+                                   str(weights) if isinstance(weights, str | os.PathLike) else "the weights")
+        source = f"weights from {Path(weights).name}" if isinstance(weights, str | os.PathLike) else "given weights"
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    project_name = Path(project_path).name if project_path is not None else "project" + PROJECT_SUFFIX
+    files = {
+        "model": folder / MODEL_FILE,
+        "weights": folder / WEIGHTS_FILE,
+        "train": folder / TRAIN_FILE,
+        "project": folder / project_name,
+        "readme": folder / README_FILE,
+    }
+    atomic_write_text(files["model"], generate_code(project, result))
+    save_weights(state, files["weights"], {"format": "pt", "layerloom": source})
+    write_train_script(project, files["train"], files["model"], base_dir=base_dir, result=result)
+    if not (project_path is not None and _same_file(files["project"], Path(project_path))):
+        save_project(_portable_copy(project, base_dir), files["project"])
+    atomic_write_text(files["readme"], readme_text(project, result, project_name, source, config))
+    report = verify_code(project, files["model"], files["weights"], reference_state=state, result=result)
+    return BundleResult(folder, files, report, state)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _portable_copy(project: Project, base_dir: str | os.PathLike | None) -> Project:
+    """The project with a relative dataset path made absolute (the bundle lives in another folder)."""
+    copy = project.copy()
+    training = copy.training
+    if isinstance(training, dict) and isinstance(training.get("dataset"), dict) and base_dir is not None:
+        path = training["dataset"].get("path")
+        if isinstance(path, str) and path.strip() and not Path(path).expanduser().is_absolute():
+            training["dataset"] = dict(training["dataset"], path=str(Path(base_dir).resolve() / path))
+    return copy
+
+
+def readme_text(project: Project, result: CheckResult, project_name: str, weights_source: str, config) -> str:
+    from graph_engine.export.train_script import SKLEARN_DATASETS
+
+    name = " ".join(str(project.name).split())[:200] or "Untitled"
+    cls = class_name_for(project.name)
+    packages = ["torch", "numpy", "safetensors"]
+    dataset = config.dataset["name"]
+    if dataset in SKLEARN_DATASETS:
+        packages.append("scikit-learn")
+    if dataset == "image_folder":
+        packages.append("pillow")
+    return f"""# {name}
+
+Exported from LayerLoom: a {cls} network with {result.total_params:,} parameters. Nothing here needs
+LayerLoom except the project file.
+
+| file | what it is |
+|---|---|
+| `{MODEL_FILE}` | the network as plain PyTorch: `create_model()`, `example_inputs()` |
+| `{WEIGHTS_FILE}` | {weights_source} |
+| `{TRAIN_FILE}` | trains the model as the project is set up ({dataset}, {config.epochs} epochs, batch {config.batch_size}, {config.optimizer.name} lr {config.optimizer.lr:g}) |
+| `{project_name}` | the LayerLoom project, to open and edit in LayerLoom |
+
+## Commands
+
+Run these in this folder.
+
+```bash
+python -m pip install {" ".join(packages)}
+python {MODEL_FILE}
+python {TRAIN_FILE} --out runs/single
+python {TRAIN_FILE} --epochs 5 --lr {config.optimizer.lr:g} --batch-size {config.batch_size} --device cpu --out runs/short
+torchrun --standalone --nproc_per_node 2 {TRAIN_FILE} --out runs/ddp
+```
+
+`{TRAIN_FILE}` writes `model.safetensors` (final weights) and `metrics.json` (one record per epoch) into
+`--out`; under `torchrun` only rank 0 prints and writes, and `--batch-size` is per process.
+
+With LayerLoom installed:
+
+```bash
+layerloom check {project_name}
+layerloom export {project_name} --onnx model.onnx --weights {WEIGHTS_FILE}
+layerloom train {project_name} --out runs/app
+```
+
+## Load the weights
+
+```python
+from safetensors.torch import load_file
+from model import create_model, example_inputs
+
+model = create_model()
+model.load_state_dict(load_file("{WEIGHTS_FILE}"), strict=True)
+model.eval()
+print(model(*example_inputs(2)))
+```
+"""
+
+
+__all__ = ["BundleResult", "export_bundle", "readme_text"]
