@@ -45,6 +45,7 @@ from graph_engine.catalog import get_spec
 from graph_engine.catalog.spec import REQUIRED
 from graph_engine.codegen import generate_code
 from graph_engine.graph import Edge
+from graph_engine.params import validate_value
 from graph_engine.project_io import load_project, project_to_json
 from graph_engine.templates import get_template, load_template
 
@@ -333,6 +334,12 @@ def test_an_invalid_link_dragged_on_the_canvas_is_refused_with_its_reason(window
     assert (project_to_json(doc.project), doc.undo_stack.count()) == (before_json, before_steps)
 
 
+def engine_reason(op: str, param: str, value: Any) -> str:
+    reason = validate_value(get_spec(op).param(param), value)
+    assert reason and "between 1 and" in reason
+    return reason
+
+
 def test_bad_values_typed_in_the_inspector_are_refused_and_change_nothing(window, qtbot):
     open_template_from_welcome(window, qtbot, "lenet5")
     doc = window.document
@@ -349,12 +356,13 @@ def test_bad_values_typed_in_the_inspector_are_refused_and_change_nothing(window
     # out_channels 0: below the spin box's range, refused with the range.
     editor, spin = param_field(window, "out_channels")
     type_into(qtbot, spin, "0")
-    assert "between 1 and" in editor.message_text()
+    assert editor.message_text() == engine_reason("Conv2d", "out_channels", 0)  # "... between 1 and ..."
     assert spin.value() == 6 and unchanged()
     # kernel_size 0 likewise.
     editor, spin = param_field(window, "kernel_size")
     type_into(qtbot, spin, "0")
-    assert "kernel_size" in editor.message_text() and spin.value() == 5 and unchanged()
+    assert editor.message_text() == engine_reason("Conv2d", "kernel_size", 0)
+    assert spin.value() == 5 and unchanged()
 
     # The input's shape: text that is not numbers, then numbers the engine refuses (a zero-size dimension).
     click_card(window, "image")
@@ -363,7 +371,8 @@ def test_bad_values_typed_in_the_inspector_are_refused_and_change_nothing(window
     type_into(qtbot, line, "1, x, 28")
     assert "not a whole number" in editor.message_text() and line.text() == "1, 28, 28" and unchanged()
     type_into(qtbot, line, "1, 0, 28")
-    assert "shape" in editor.message_text() and line.text() == "1, 28, 28" and unchanged()
+    assert editor.message_text() == engine_reason("Input", "shape", [1, 0, 28])
+    assert line.text() == "1, 28, 28" and unchanged()
 
     # A name that breaks the id rules, and a name already taken.
     inspector = window.inspector_panel
