@@ -7,7 +7,7 @@ graph lays out in milliseconds.
 
 Networks are long and thin (LeNet-5 is 14 columns of one node), which fitted into a window would be drawn too
 small to read. So columns wrap into bands, like lines of text, choosing the band length that brings the whole
-picture closest to a 16:10 window (`TARGET_ASPECT`).
+picture closest to the canvas's shape (`TARGET_ASPECT`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from graph_engine.graph import Graph
 COLUMN_GAP = 240.0
 ROW_GAP = 130.0
 SWEEPS = 4
-TARGET_ASPECT = 1.6
-MIN_BAND_COLUMNS = 4
+TARGET_ASPECT = 1.3  # the canvas between the default docks is a little wider than tall
+MIN_BAND_COLUMNS = 3
+WRAP_AFTER_COLUMNS = 5
 NODE_HEIGHT = 90.0  # about a card's height: bands are separated by a row gap below the tallest column
 
 
@@ -60,7 +61,7 @@ def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float 
 
 def _band_length(n_columns: int, tallest: int, column_gap: float, row_gap: float) -> int:
     """How many columns a band holds so that the laid-out graph is closest to TARGET_ASPECT."""
-    if n_columns <= 2 * MIN_BAND_COLUMNS:
+    if n_columns <= WRAP_AFTER_COLUMNS:
         return n_columns
     band_height = (tallest - 1) * row_gap + NODE_HEIGHT + row_gap
     def badness(k: int) -> float:

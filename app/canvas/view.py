@@ -372,27 +372,31 @@ class CanvasView(QGraphicsView):
             step *= 5
         left = int(rect.left() // step) * step
         top = int(rect.top() // step) * step
-        minor, major = QPolygonF(), QPolygonF()
-        y = top
-        while y <= rect.bottom():
-            x = left
-            major_row = round(y / step) % 5 == 0
-            while x <= rect.right():
-                (major if major_row and round(x / step) % 5 == 0 else minor).append(QPointF(x, y))
-                x += step
-            y += step
+        # One row of dots is built in Python and translated for every row in C++: O(rows + columns) Python
+        # work instead of O(rows * columns), which kept fit-all repaints of big graphs over budget.
+        minor_row, major_row = QPolygonF(), QPolygonF()
+        x = left
+        while x <= rect.right():
+            minor_row.append(QPointF(x, 0.0))
+            if round(x / step) % 5 == 0:
+                major_row.append(QPointF(x, 0.0))
+            x += step
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         faint = QColor(colors.grid)
         faint.setAlphaF(0.55)
-        pen = QPen(faint, 1.5)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.drawPoints(minor)
-        pen = QPen(colors.grid, 2.5)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.drawPoints(major)
+        minor_pen = QPen(faint, 1.5)
+        minor_pen.setCosmetic(True)
+        major_pen = QPen(colors.grid, 2.5)
+        major_pen.setCosmetic(True)
+        y = top
+        while y <= rect.bottom():
+            painter.setPen(minor_pen)
+            painter.drawPoints(minor_row.translated(0.0, y))
+            if round(y / step) % 5 == 0:
+                painter.setPen(major_pen)
+                painter.drawPoints(major_row.translated(0.0, y))
+            y += step
         painter.restore()
 
     # ---- Qt events ---------------------------------------------------------------------------------------
