@@ -248,6 +248,7 @@ class RunData(QObject):
         self._smoothing = float(smoothing)
         self._ema_state: tuple[float, int] = (0.0, 0)
         self.steps = GrowingColumns(self.STEP_COLUMNS)
+        self.steps_finite = True  # every step loss and lr so far is finite: plots may skip their finite check
         self.records: list[dict[str, Any]] = []
         self._epoch_cache: dict[str, np.ndarray] = {}
         self.latest_probe: ProbeEvent | None = None
@@ -398,6 +399,9 @@ class RunData(QObject):
         loss = np.fromiter((e.loss for e in events), np.float64, len(events))
         lr = np.fromiter((e.lr for e in events), np.float64, len(events))
         smoothed, self._ema_state = ema(loss, self._smoothing, self._ema_state)
+        if self.steps_finite and not (np.isfinite(loss).all() and np.isfinite(lr).all()
+                                      and np.isfinite(smoothed).all()):
+            self.steps_finite = False
         self.steps.append(step=steps, x=self.step_to_epoch(steps), loss=loss, smoothed=smoothed, lr=lr)
         if self.steps_per_epoch is None:  # first epoch, length unknown: it spans 0..1 so far (rare: no Started)
             self.steps.set_column("x", self.step_to_epoch(self.steps.column("step")))

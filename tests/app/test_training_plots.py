@@ -370,6 +370,10 @@ def test_select_layer_switches_the_histogram_and_gradient_views(qtbot, moons):
     assert widths["fc2"] > widths["fc1"] and widths["fc2"] > widths["fc3"]
     assert grads.curves["fc2"].zValue() > grads.curves["fc1"].zValue()
     assert grads.subtitle_label.full_text().startswith("fc2: grad")
+    dashboard.select_layer("act1")  # no parameters: no gradient line stands out
+    qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=2000)
+    assert len({curve.opts["pen"].widthF() for curve in grads.curves.values()}) == 1
+    assert grads.subtitle_label.full_text() == "act1 has no parameters"
     dashboard.select_layer("input")  # a node that is not probed
     qtbot.waitUntil(lambda: hist.showing_placeholder, timeout=2000)
     assert "input" in hist.placeholder.text()
@@ -499,3 +503,30 @@ def test_panels_follow_a_switch_to_a_dark_palette(qtbot, cnn):
     assert all(p.colors.dark for p in dashboard.panels.values())
     assert dashboard.loss_plot.plot_widget.backgroundBrush().color().name() == "#1c1e22"
     assert not np.array_equal(light, dashboard.confusion_matrix.image.image)  # empty cells are the new background
+
+
+def test_a_narrow_dashboard_goes_two_panels_a_row(qtbot, cnn):
+    dashboard = make_dashboard(qtbot, size=(1400, 860))
+    dashboard.set_run(cnn)
+    assert dashboard.columns == 4
+    dashboard.resize(760, 1200)
+    qtbot.waitUntil(lambda: dashboard.columns == 2, timeout=2000)
+    qtbot.wait(REFRESH_MS + 50)
+    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_plot.geometry(),
+                        dashboard.lr_plot.geometry())
+    assert loss.width() >= metric.width() + lr.width()  # the loss spans both columns
+    assert metric.top() > loss.bottom() and lr.top() == metric.top() and lr.left() > metric.right()
+    heights = [dashboard.grid.cellRect(row, 0).height() for row in range(4)]
+    assert min(heights) > 150  # every row gets its share, not just the ones whose labels wrap
+    dashboard.resize(1400, 860)
+    qtbot.waitUntil(lambda: dashboard.columns == 4, timeout=2000)
+
+
+def test_density_levels_keep_the_tails_of_a_spiky_histogram_visible():
+    from app.training.plots.activation_histograms import density_levels
+
+    fractions = np.array([[0.5, 0.02, 0.0, 0.48]], dtype=np.float32)  # a ReLU: half the values at 0
+    levels = density_levels(fractions)
+    assert levels[0, 0] == pytest.approx(1.0) and levels[0, 2] == 0.0
+    assert 0.4 < levels[0, 1] < 0.6  # 2 % of the values: still about half strength
+    assert np.array_equal(density_levels(np.zeros((2, 3), np.float32)), np.zeros((2, 3)))

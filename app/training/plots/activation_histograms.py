@@ -6,7 +6,8 @@ canvas (`select_layer`), else the first probed layer.
 Each probe's histogram has its own range; `LayerHistory.histogram_image` puts them on common bins, and the
 columns are laid on an even time grid (each column shows the latest probe at or before its time), so the
 image stays right when the history is thinned or probes are unevenly spaced (the first comes at step 1).
-Colour is sqrt(fraction / max fraction): the tails of a distribution stay visible next to a tall peak."""
+Colour is logarithmic in the fraction of values per bin (`density_levels`): the tails of a distribution stay
+visible next to a tall peak such as a ReLU's zeros."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ from app.training.plots.panel import LivePanel, pen
 
 BINS = 64
 MAX_COLUMNS = 256
+
+
+def density_levels(fractions: np.ndarray, floor: float = 1e-3) -> np.ndarray:
+    """0..1 colour levels for fractions of values per bin, on a log scale: log(1 + f / floor) over the image's
+    largest. A ReLU's spike at exactly 0 (often half the values) would otherwise leave the rest of the
+    distribution invisible; a bin holding 2 % of the values still reads at about half strength."""
+    peak = float(fractions.max()) if fractions.size else 0.0
+    if peak <= 0:
+        return np.zeros_like(fractions, dtype=np.float32)
+    return (np.log1p(fractions / floor) / math.log1p(peak / floor)).astype(np.float32)
 
 
 def uniform_columns(xs: np.ndarray, dt: float, count: int) -> tuple[np.ndarray, float, float]:
@@ -134,9 +145,7 @@ class ActivationHistograms(LivePanel):
         else:
             dt = float(run.step_to_epoch(1))
         idx, start, end = uniform_columns(xs, max(dt, 1e-9), min(len(xs), MAX_COLUMNS))
-        columns = fractions[idx]
-        peak = float(columns.max())
-        display = np.sqrt(columns / peak) if peak > 0 else columns
+        display = density_levels(fractions[idx])
         self.image.setImage(display, levels=(0.0, 1.0), autoLevels=False)
         self.image_shape = display.shape
         self.image.setRect(QRectF(start, low, end - start, high - low))
@@ -166,4 +175,4 @@ class ActivationHistograms(LivePanel):
         return " · ".join(parts)
 
 
-__all__ = ["ActivationHistograms", "uniform_columns"]
+__all__ = ["ActivationHistograms", "density_levels", "uniform_columns"]

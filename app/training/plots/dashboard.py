@@ -33,6 +33,7 @@ from app.training.plots.metric_plot import MetricPlot
 from app.training.plots.panel import REFRESH_MS, LivePanel
 from app.training.run_data import RunData
 
+NARROW_WIDTH = 1000  # below this many pixels the panels go two by two
 STATUS_COLORS = {"running": "#2ca02c", "paused": "#f0a020", "finished": "#2f7fd8", "stopped": "#8a8f98",
                  "failed": "#e5484d"}
 
@@ -59,6 +60,7 @@ class TrainingDashboard(QWidget):
         self.gradient_norms.layer_chosen.connect(self.select_layer)
 
         self.network_view = QStackedWidget()
+        self.network_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.network_view.addWidget(self.decision_boundary)
         self.network_view.addWidget(self.feature_maps)
 
@@ -72,26 +74,43 @@ class TrainingDashboard(QWidget):
         self._summary_timer.timeout.connect(self._refresh_summary)
         self._summary_dirty = False
 
-        grid = QGridLayout()
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(6)
-        grid.addWidget(self.loss_plot, 0, 0, 1, 2)
-        grid.addWidget(self.metric_plot, 0, 2)
-        grid.addWidget(self.lr_plot, 0, 3)
-        grid.addWidget(self.activation_histograms, 1, 0)
-        grid.addWidget(self.gradient_norms, 1, 1)
-        grid.addWidget(self.network_view, 1, 2)
-        grid.addWidget(self.confusion_matrix, 1, 3)
-        for col in range(4):
-            grid.setColumnStretch(col, 1)
-        grid.setRowStretch(0, 5)
-        grid.setRowStretch(1, 6)
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.columns = 0
+        self._arrange(4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
         layout.addWidget(self.summary)
-        layout.addLayout(grid, 1)
+        layout.addLayout(self.grid, 1)
         self._refresh_summary()
+
+    def _arrange(self, columns: int) -> None:
+        """Four columns (wide) or two (a narrow dock): (widget, row, column, column span) per cell."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        wide = [(self.loss_plot, 0, 0, 2), (self.metric_plot, 0, 2, 1), (self.lr_plot, 0, 3, 1),
+                (self.activation_histograms, 1, 0, 1), (self.gradient_norms, 1, 1, 1), (self.network_view, 1, 2, 1),
+                (self.confusion_matrix, 1, 3, 1)]
+        narrow = [(self.loss_plot, 0, 0, 2), (self.metric_plot, 1, 0, 1), (self.lr_plot, 1, 1, 1),
+                  (self.activation_histograms, 2, 0, 1), (self.gradient_norms, 2, 1, 1), (self.network_view, 3, 0, 1),
+                  (self.confusion_matrix, 3, 1, 1)]
+        cells = wide if columns == 4 else narrow
+        for widget, *_ in cells:
+            self.grid.removeWidget(widget)
+        for widget, row, col, span in cells:
+            self.grid.addWidget(widget, row, col, 1, span)
+        for col in range(4):
+            self.grid.setColumnStretch(col, 1 if col < columns else 0)
+        rows = [5, 6, 0, 0] if columns == 4 else [4, 3, 5, 5]
+        for row, stretch in enumerate(rows):
+            self.grid.setRowStretch(row, stretch)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(4 if event.size().width() >= NARROW_WIDTH else 2)
 
     @property
     def panels(self) -> dict[str, LivePanel]:

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-every", type=int)
     parser.add_argument("--layer")
     parser.add_argument("--dark", action="store_true")
-    parser.add_argument("--size", default="1400x860")
+    parser.add_argument("--size", default="1400x860", help="WIDTHxHEIGHT")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.dark:

@@ -25,7 +25,7 @@ class GradientNorms(LivePanel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Gradient norms", parent)
-        self.plot_widget = self.make_plot(bottom="epoch", left="gradient norm (log)")
+        self.plot_widget = self.make_plot(bottom="epoch", left="gradient norm (log)", log_left=True)
         self.plot_item = item = self.plot_widget.getPlotItem()
         item.setLogMode(y=True)
         item.getViewBox().setLimits(xMin=0)
@@ -33,7 +33,6 @@ class GradientNorms(LivePanel):
         self.layer_id: str | None = None
         self._order: list[str] = []  # layers with parameters, in execution order, as last drawn
         self._styled: tuple = ()
-        self._text_level = -1
         self._planned_epochs = 0
         self.set_content(self.plot_widget)
         self.legend_label.linkActivated.connect(self._on_link)
@@ -66,11 +65,12 @@ class GradientNorms(LivePanel):
             return
         self._styled = key
         n = len(order)
+        chosen = self.layer_id if self.layer_id in order else None  # a layer without parameters: none stands out
         for i, node_id in enumerate(order):
             curve = self.curves[node_id]
             color = self.colors.depth_color(i, n)
-            selected = node_id == self.layer_id
-            if self.layer_id is None or selected:
+            selected = node_id == chosen
+            if chosen is None or selected:
                 curve.setPen(pen(color, 3.0 if selected else 1.8))
             else:
                 curve.setPen(pen(with_alpha(color, 0.6), 1.2))
@@ -104,29 +104,16 @@ class GradientNorms(LivePanel):
             for node_id, curve in self.curves.items():
                 curve.setVisible(node_id in order)
         self._style(order)
-        low, high = math.inf, 0.0
         for node_id in order:
             history = run.layers[node_id]
             grad = history.series.column("grad_norm")
-            positive = grad[grad > 0]
-            if len(positive):
-                low, high = min(low, float(positive.min())), max(high, float(positive.max()))
             # log10 of 0 is -inf: a layer with no gradient on a probe leaves a gap rather than a cliff.
             self.curves[node_id].setData(run.probe_epochs(node_id), np.where(grad > 0, grad, np.nan))
-        self._label_decades(low, high)
         planned = max(run.epochs_planned or 0, run.current_epoch)
         if planned and planned != self._planned_epochs:
             self._planned_epochs = planned
             self.plot_item.setXRange(0, planned, padding=0.01)
         self.set_subtitle(self._summary(run))
-
-    def _label_decades(self, low: float, high: float) -> None:
-        """Label only powers of ten when the lines span two decades or more (the minor labels of a log axis
-        pile up: 0.9 0.8 0.7 ...), the minor ones too when the span is narrow."""
-        level = 0 if low > 0 and high / low >= 100 else 1
-        if level != self._text_level:
-            self._text_level = level
-            self.plot_item.getAxis("left").setStyle(maxTextLevel=level)
 
     def _summary(self, run) -> str:
         node_id = self.layer_id

@@ -117,8 +117,11 @@ class LossPlot(LivePanel):
             return
         self.show_content()
         x = run.steps.column("x")
-        self.raw_curve.setData(x, run.steps.column("loss"))
-        self.smooth_curve.setData(x, run.steps.column("smoothed"))
+        # Step losses are finite (the engine stops a run before reporting a NaN/Inf loss): skipping
+        # pyqtgraph's isfinite pass over every point halves the cost of a refresh at a million steps.
+        finite = run.steps_finite
+        self.raw_curve.setData(x, run.steps.column("loss"), skipFiniteCheck=finite)
+        self.smooth_curve.setData(x, run.steps.column("smoothed"), skipFiniteCheck=finite)
         epochs = run.epoch_values("epoch")
         self.val_curve.setData(epochs, run.epoch_values("val_loss"))
         for other, (train, val) in zip(self.overlay_runs, self.overlay_curves, strict=False):

@@ -18,7 +18,7 @@ class LrPlot(LivePanel):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Learning rate", parent)
-        self.plot_widget = self.make_plot(bottom="epoch", left="learning rate")
+        self.plot_widget = self.make_plot(bottom="epoch", left="learning rate", log_left=True)
         self.plot_item = item = self.plot_widget.getPlotItem()
         item.getViewBox().setLimits(xMin=0)
         self.curve = item.plot()
@@ -62,7 +62,7 @@ class LrPlot(LivePanel):
             self.plot_item.setLogMode(y=log_y)
         if log_y:
             lr = np.where(lr > 0, lr, np.nan)
-        self.curve.setData(run.steps.column("x"), lr)
+        self.curve.setData(run.steps.column("x"), lr, skipFiniteCheck=run.steps_finite and not log_y)
         constant = bool(0 < self._high <= self._low * 1.0001)
         if constant and not log_y:
             # A constant rate: a line in the middle instead of pyqtgraph's tiny span around the value.

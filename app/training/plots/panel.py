@@ -80,8 +80,15 @@ class LivePanel(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.legend_label)
-        self.setMinimumSize(220, 170)
+        self.setMinimumSize(180, 150)
+        # The dashboard's grid stretches decide the sizes, not the plots' large size hints.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self._style_labels()
+
+    def hasHeightForWidth(self) -> bool:
+        # The wrapping legend label would make the whole panel height-for-width, and a grid then sizes its
+        # rows by preferred heights instead of its stretch factors.
+        return False
 
     # ---- the run ------------------------------------------------------------------------------------
 
@@ -212,9 +219,12 @@ class LivePanel(QWidget):
 
     # ---- plots and colours --------------------------------------------------------------------------------
 
-    def make_plot(self, *, bottom: str = "", left: str = "", mouse: bool = True) -> pg.PlotWidget:
-        """A PlotWidget styled from the palette, with peak downsampling and clip-to-view for long runs."""
-        widget = pg.PlotWidget(background=self.colors.background)
+    def make_plot(self, *, bottom: str = "", left: str = "", mouse: bool = True,
+                  log_left: bool = False) -> pg.PlotWidget:
+        """A PlotWidget styled from the palette, with peak downsampling and clip-to-view for long runs.
+        `log_left`: the left axis is a LogAxis (decade labels only when the range is wide)."""
+        axes = {"left": LogAxis("left")} if log_left else None
+        widget = pg.PlotWidget(background=self.colors.background, axisItems=axes)
         widget.setMinimumSize(120, 90)
         item = widget.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
@@ -279,6 +289,18 @@ class LivePanel(QWidget):
         """Re-pen the panel's own items from `self.colors` (images are redrawn by the refresh that follows)."""
 
 
+class LogAxis(pg.AxisItem):
+    """A log-mode axis that labels only the powers of ten once the view spans more than ~1.3 decades:
+    pyqtgraph otherwise labels every minor tick (0.9 0.8 0.7 ...) when it finds fewer than three decades."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        low, high = self.range if self.range is not None else (0.0, 0.0)
+        if abs(high - low) < 1.3:
+            return strings
+        return [text if abs(v - round(v)) < 1e-6 else "" for v, text in zip(values, strings, strict=False)]
+
+
 class ElidedLabel(QLabel):
     """A one-line plain-text label that shortens its text with "…" to the width it is given (the whole text
     is its tooltip) instead of asking for more room or being cut off mid-glyph."""
@@ -312,4 +334,4 @@ def pen(color: Any, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLi
     return pg.mkPen(color, width=width, style=style)
 
 
-__all__ = ["ALL_KINDS", "REFRESH_MS", "LivePanel", "pen"]
+__all__ = ["ALL_KINDS", "REFRESH_MS", "ElidedLabel", "LivePanel", "LogAxis", "pen"]
