@@ -530,3 +530,19 @@ def test_density_levels_keep_the_tails_of_a_spiky_histogram_visible():
     assert levels[0, 0] == pytest.approx(1.0) and levels[0, 2] == 0.0
     assert 0.4 < levels[0, 1] < 0.6  # 2 % of the values: still about half strength
     assert np.array_equal(density_levels(np.zeros((2, 3), np.float32)), np.zeros((2, 3)))
+
+
+def test_a_run_deleted_by_the_runs_list_leaves_the_dashboard(qtbot, qapp, moons):
+    from PySide6.QtCore import QEvent
+
+    dashboard = make_dashboard(qtbot)
+    shown, overlaid, kept = RunData("shown"), RunData("overlaid"), replay(moons, "kept")[0]
+    dashboard.set_run(shown)
+    dashboard.set_overlay_runs([overlaid, kept])
+    shown.deleteLater()
+    overlaid.deleteLater()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    qtbot.waitUntil(lambda: dashboard.run is None and dashboard.overlay_runs == [kept], timeout=2000)
+    assert dashboard.loss_plot.run is None and dashboard.loss_plot.overlay_runs == [kept]
+    dashboard.set_run(kept)  # no "Signal source has been deleted"
+    assert dashboard.overlay_runs == []

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import html
 import math
+import weakref
 
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
@@ -30,7 +32,7 @@ from app.training.plots.gradient_norms import GradientNorms
 from app.training.plots.loss_plot import LossPlot
 from app.training.plots.lr_plot import LrPlot
 from app.training.plots.metric_plot import MetricPlot
-from app.training.plots.panel import REFRESH_MS, LivePanel
+from app.training.plots.panel import REFRESH_MS, LivePanel, disconnect_run
 from app.training.run_data import RunData
 
 NARROW_WIDTH = 1000  # below this many pixels the panels go two by two
@@ -47,6 +49,7 @@ class TrainingDashboard(QWidget):
         self.run: RunData | None = None
         self.overlay_runs: list[RunData] = []
         self.layer_id: str | None = None
+        self._watched: weakref.WeakSet[RunData] = weakref.WeakSet()  # weak: never keeps a dropped run alive
 
         self.loss_plot = LossPlot()
         self.metric_plot = MetricPlot()
@@ -126,10 +129,11 @@ class TrainingDashboard(QWidget):
         if run is self.run:
             return
         if self.run is not None:
-            self.run.updated.disconnect(self._on_updated)
+            disconnect_run(self.run, self._on_updated)
         self.run = run
         if run is not None:
             run.updated.connect(self._on_updated)
+            self._watch(run)
         for panel in self.panels.values():
             panel.set_run(run)
         self.overlay_runs = [r for r in self.overlay_runs if r is not run]
@@ -138,7 +142,9 @@ class TrainingDashboard(QWidget):
 
     def set_overlay_runs(self, runs: list[RunData]) -> None:
         """Runs drawn next to the current one in the loss and metric plots (each its own colour, a legend)."""
-        self.overlay_runs = [r for r in dict.fromkeys(runs) if r is not self.run]
+        self.overlay_runs = [r for r in dict.fromkeys(runs) if r is not self.run and shiboken6.isValid(r)]
+        for run in self.overlay_runs:
+            self._watch(run)
         self.loss_plot.set_overlay_runs(self.overlay_runs)
         self.metric_plot.set_overlay_runs(self.overlay_runs)
 
@@ -147,6 +153,24 @@ class TrainingDashboard(QWidget):
         self.layer_id = node_id
         self.activation_histograms.select_layer(node_id)
         self.gradient_norms.select_layer(node_id)
+
+    def _watch(self, run: RunData) -> None:
+        """Forget a run whose QObject is deleted (the runs list deleteLater()s a removed run)."""
+        if run not in self._watched:
+            self._watched.add(run)
+            run.destroyed.connect(self._forget_deleted)
+
+    def _forget_deleted(self) -> None:
+        # Emitted from the QObject's destructor: check once it is done.
+        QTimer.singleShot(0, self._drop_deleted_runs)
+
+    def _drop_deleted_runs(self) -> None:
+        for run in [r for r in self._watched if not shiboken6.isValid(r)]:
+            self._watched.discard(run)
+        if self.run is not None and not shiboken6.isValid(self.run):
+            self.set_run(None)
+        if any(not shiboken6.isValid(r) for r in self.overlay_runs):
+            self.set_overlay_runs([r for r in self.overlay_runs if shiboken6.isValid(r)])
 
     def flush(self) -> None:
         """Refresh every visible panel with pending data now (screenshots, tests)."""

@@ -18,6 +18,7 @@ import html
 from typing import Any
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
@@ -97,7 +98,7 @@ class LivePanel(QWidget):
         if run is self.run:
             return
         if self.run is not None:
-            self.run.updated.disconnect(self._on_run_updated)
+            disconnect_run(self.run, self._on_run_updated)
         self.run = run
         if run is not None:
             if run in self.overlay_runs:  # now the current run: not an overlay any more
@@ -112,7 +113,7 @@ class LivePanel(QWidget):
         """Other runs to draw next to the current one (panels that compare runs use `overlay_runs`). The
         current run is left out if listed."""
         for run in self.overlay_runs:
-            run.updated.disconnect(self._on_run_updated)
+            disconnect_run(run, self._on_run_updated)
         self.overlay_runs = [r for r in dict.fromkeys(runs) if r is not self.run]
         for run in self.overlay_runs:
             run.updated.connect(self._on_run_updated)
@@ -289,6 +290,13 @@ class LivePanel(QWidget):
         """Re-pen the panel's own items from `self.colors` (images are redrawn by the refresh that follows)."""
 
 
+def disconnect_run(run: RunData, slot: Any) -> None:
+    """Disconnect `slot` from run.updated unless the run's QObject is already deleted (a run removed from the
+    runs list is deleteLater()'d; its connections went with it, and touching its signal would raise)."""
+    if shiboken6.isValid(run):
+        run.updated.disconnect(slot)
+
+
 class LogAxis(pg.AxisItem):
     """A log-mode axis that labels only the powers of ten once the view spans more than ~1.3 decades:
     pyqtgraph otherwise labels every minor tick (0.9 0.8 0.7 ...) when it finds fewer than three decades."""
@@ -334,4 +342,4 @@ def pen(color: Any, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLi
     return pg.mkPen(color, width=width, style=style)
 
 
-__all__ = ["ALL_KINDS", "REFRESH_MS", "ElidedLabel", "LivePanel", "LogAxis", "pen"]
+__all__ = ["ALL_KINDS", "REFRESH_MS", "ElidedLabel", "LivePanel", "LogAxis", "disconnect_run", "pen"]
