@@ -2,7 +2,14 @@
 
     layerloom check PROJECT                  validate; exit 0 valid, 1 invalid, 2 unreadable / not ours / newer
     layerloom summary PROJECT                per-layer table: output shape, params, FLOPs, totals, memory
-    layerloom export PROJECT --code model.py standalone PyTorch code (written atomically)
+    layerloom export PROJECT --code model.py [--train-script train.py] [--onnx model.onnx]
+                     [--weights W.safetensors] [--bundle DIR] [--no-check]
+                                             standalone code, training script, ONNX, or all of it in a folder;
+                                             every export is checked against the in-app model
+    layerloom train PROJECT [--epochs N] [--device D] [--out RUN_DIR] [--resume RUN_DIR]
+                                             headless training (graph_engine.training.cli_train)
+    layerloom import FILE.py:ClassName --input-shape 1,28,28 [--dtype int64] -o PROJECT [--yes]
+                                             a PyTorch module as a project, its weights beside it (torch.fx)
     layerloom templates                      built-in templates, one a line
     layerloom new --template NAME OUT        a new project from a template
 
@@ -12,8 +19,14 @@ LayerLoom project, a newer format_version, an unknown template, a command-line m
 version does not have yet). A user error never prints a traceback: `ProjectError` and `OSError` become one
 `error: ...` line on stderr. Anything else is a bug and keeps its traceback.
 
-`check`, `summary`, `templates` and `new` never import torch (they answer in a fraction of a second);
-`export --code` only prints source code, so it does not need torch either.
+`check`, `summary`, `templates` and `new` never import torch (they answer in a fraction of a second), and
+neither does `export --code FILE --no-check`, which only writes source code. Every other export loads torch to
+check what it wrote: the exported code is loaded from its file with the weights and compared with the in-app
+model on a probe batch; an ONNX file is run in onnxruntime at batch sizes 1 and 5. Each check prints one
+`check: ...` line; a failed check exits 1.
+
+`import` runs the Python file it imports, so it says so and asks first (`--yes` answers for scripts; without a
+terminal to ask on, it refuses).
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from graph_engine.errors import NewerFormatError, NotAProjectError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import atomic_write_text, load_project, save_project
 from graph_engine.templates import SUFFIX, UnknownTemplateError, get_template, list_templates, load_template
+from graph_engine.training.cli_train import add_train_arguments
 from graph_engine.validation import CheckResult, Diagnostic, check, estimated_memory_bytes
 
 PROG = "layerloom"
@@ -122,13 +136,24 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{DEFAULT_BATCH_SIZE})")
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("export", help="write standalone PyTorch code for a project",
-                       description="Export a valid project. The code file needs torch alone (not LayerLoom).")
+    p = sub.add_parser("export", help="export a project: PyTorch code, a training script, ONNX, a bundle",
+                       description="Export a valid project. The code and the training script need torch (and the "
+                                   "dataset's package), not LayerLoom. Every export is checked against the in-app "
+                                   "model and the result printed (exit 1 when a check fails).")
     p.add_argument("project", metavar="PROJECT", help="a .layerloom.json file")
     p.add_argument("--code", metavar="FILE.py", help="write the model as a Python module ('-' for stdout)")
-    p.add_argument("--train-script", metavar="FILE.py", help="a training script (not available yet)")
-    p.add_argument("--onnx", metavar="FILE.onnx", help="an ONNX file (not available yet)")
-    p.add_argument("--weights", metavar="FILE.safetensors", help="trained weights (not available yet)")
+    p.add_argument("--train-script", metavar="FILE.py",
+                   help="write a training script that reproduces the project's training settings; it imports "
+                        "the model from the --code file and runs alone or under torchrun")
+    p.add_argument("--onnx", metavar="FILE.onnx", help="write an ONNX file with a dynamic batch dimension")
+    p.add_argument("--weights", metavar="FILE.safetensors",
+                   help="weights to export with (a .safetensors file, e.g. from `layerloom train`, or a "
+                        "state_dict .pt read with weights_only=True); loaded strictly")
+    p.add_argument("--bundle", metavar="DIR",
+                   help="write model.py, train.py, model.safetensors, the project and a README into DIR")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip checking the exported code against the in-app model (ONNX and bundles are always "
+                        "checked)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("templates", help="list the built-in templates",
@@ -149,20 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="OUT.png", help="render the main window offscreen to a PNG and exit")
     p.set_defaults(func=_not_yet("gui"))
 
-    p = sub.add_parser("train", help="train a project headless (not available yet)",
-                       description="Train a project without the GUI, with a progress bar.")
-    p.add_argument("project", metavar="PROJECT", help="a .layerloom.json file")
-    p.add_argument("--epochs", type=_positive_int, metavar="N", help="override the project's epochs")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the project's device")
-    p.add_argument("--out", metavar="RUN_DIR", help="folder for metrics.json, weights and a project copy")
-    p.set_defaults(func=_not_yet("train"))
+    add_train_arguments(sub.add_parser(
+        "train", help="train a project headless, with a progress bar",
+        description="Train a project without the GUI. RUN_DIR gets metrics.json (per-epoch history), "
+                    "model.safetensors, best.safetensors, checkpoints to resume from, and a copy of the project."))
 
-    p = sub.add_parser("import", help="import a PyTorch module as a project (not available yet)",
-                       description="Trace FILE.py:ClassName with torch.fx and save it as a project.")
-    p.add_argument("source", metavar="FILE.py:ClassName", help="the module to import")
-    p.add_argument("--input-shape", required=True, metavar="SHAPE", help="one sample's shape, e.g. 1,28,28")
+    p = sub.add_parser("import", help="import a PyTorch module (FILE.py:ClassName) as a project, with its weights",
+                       description="Run FILE.py, build ClassName() (no arguments), trace it with torch.fx and save "
+                                   "it as a project; its weights go beside it (PROJECT's name, .safetensors). What "
+                                   "cannot be traced or mapped is listed and nothing is written.")
+    p.add_argument("source", metavar="FILE.py:ClassName", help="the module class (or a function returning one)")
+    p.add_argument("--input-shape", required=True, action="append", metavar="SHAPE",
+                   help="one sample's shape, batch excluded, e.g. 1,28,28; repeat it for each forward() argument")
+    p.add_argument("--dtype", action="append", choices=("float32", "int64"),
+                   help="float32 (default) or int64 for token ids; once for all inputs, or once per input")
     p.add_argument("-o", "--output", required=True, metavar="PROJECT", help="the .layerloom.json to write")
-    p.set_defaults(func=_not_yet("import"))
+    p.add_argument("-y", "--yes", action="store_true", help="run FILE.py's code without asking")
+    p.add_argument("--force", action="store_true", help="overwrite PROJECT and its weights file if they exist")
+    p.set_defaults(func=cmd_import)
     return parser
 
 
@@ -207,12 +236,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    for option, value in (("--train-script", args.train_script), ("--onnx", args.onnx),
-                          ("--weights", args.weights)):
-        if value is not None:
-            raise CliError(f"export {option} {NOT_YET} (only --code is); nothing was written", EXIT_UNUSABLE)
-    if not args.code:
-        raise CliError("nothing to export: give --code FILE.py", EXIT_UNUSABLE)
+    wanted = [o for o, v in (("--code", args.code), ("--train-script", args.train_script), ("--onnx", args.onnx),
+                             ("--bundle", args.bundle)) if v]
+    if not wanted:
+        raise CliError("nothing to export: give --code FILE.py, --train-script FILE.py, --onnx FILE.onnx or "
+                       "--bundle DIR", EXIT_UNUSABLE)
+    if args.train_script and not args.code:
+        raise CliError("--train-script needs --code FILE.py: the training script imports the model from that file "
+                       "(or use --bundle DIR for both); nothing was written", EXIT_UNUSABLE)
+    if args.code == "-" and len(wanted) > 1:
+        raise CliError("--code - (stdout) cannot be combined with other exports; nothing was written", EXIT_UNUSABLE)
     project_path = Path(args.project)
     project = load_project(project_path)
     result = check(project)
@@ -224,17 +257,154 @@ def cmd_export(args: argparse.Namespace) -> int:
                        f"error{'s' if count != 1 else ''} (listed above); nothing was written")
     for diag in result.warnings:
         print(format_diagnostic(diag), file=sys.stderr)
-    source = generate_code(project, result)
     if args.code == "-":
-        sys.stdout.write(source)
+        sys.stdout.write(generate_code(project, result))
         return EXIT_OK
-    target = Path(args.code)
-    if _same_file(target, project_path):
-        raise CliError(f"{_clean(str(target))} is the project file itself; choose another name for the code")
-    atomic_write_text(target, source)
+    for option, target in (("--code", args.code), ("--train-script", args.train_script), ("--onnx", args.onnx)):
+        if target and _same_file(Path(target), project_path):
+            raise CliError(f"{_clean(str(target))} is the project file itself; choose another name for {option}")
+    if args.weights and any(_same_file(Path(t), Path(args.weights)) for t in (args.code, args.train_script, args.onnx)
+                            if t):
+        raise CliError(f"{_clean(args.weights)} is the weights file being exported; choose another output name")
+    failed: list[str] = []
+    state = _weights_for_export(project, result, args.weights)
+    if args.code:
+        _export_code(project, result, project_path, Path(args.code), args, state, failed)
+    if args.train_script:
+        from graph_engine.export import write_train_script
+
+        target = Path(args.train_script)
+        write_train_script(project, target, Path(args.code), base_dir=project_path.resolve().parent, result=result)
+        print(f"wrote {_clean(str(target))}: trains {_clean(project.name)} as the project is set up; run "
+              f"`python {_clean(target.name)}` or `torchrun --standalone --nproc_per_node 2 {_clean(target.name)}`")
+    if args.onnx:
+        from graph_engine.export import export_onnx, verify_onnx
+
+        exported = export_onnx(project, Path(args.onnx), state, result=result)
+        print(f"wrote {_clean(str(exported.path))}: ONNX opset {exported.opset}, inputs "
+              f"{', '.join(exported.input_names)} and outputs {', '.join(exported.output_names)} with a dynamic "
+              "batch dimension")
+        _report(verify_onnx(project, exported.path, reference_state=exported.state, result=result), failed)
+    if args.bundle:
+        from graph_engine.export import export_bundle
+
+        bundle = export_bundle(project, Path(args.bundle), state, project_path=project_path, result=result)
+        names = ", ".join(p.name for p in bundle.files.values())
+        print(f"wrote {_clean(str(bundle.folder))}: {_clean(names)}; see its README.md for the command lines")
+        _report(bundle.check, failed)
+    if failed:
+        raise CliError(f"the checked export failed for {', '.join(_clean(f) for f in failed)} (see the check "
+                       "lines above)")
+    return EXIT_OK
+
+
+def _weights_for_export(project: Project, result: CheckResult, weights: str | None):
+    """The --weights file's tensors, already loaded strictly into the network once (a clear error if they do not
+    fit); None without --weights."""
+    if not weights:
+        return None
+    from graph_engine.export.verify import reference_model
+    from graph_engine.export.weights import read_weights
+
+    model, _ = reference_model(project, result, read_weights(weights), _clean(weights))
+    return model.state_dict()
+
+
+def _export_code(project: Project, result: CheckResult, project_path: Path, target: Path,
+                 args: argparse.Namespace, state, failed: list[str]) -> None:
+    atomic_write_text(target, generate_code(project, result))
     print(f"wrote {_clean(str(target))}: standalone PyTorch code for {_clean(project.name)} "
           f"({result.total_params:,} parameters); run `python {_clean(target.name)}` to try it")
+    if args.no_check:
+        return
+    from graph_engine.export import verify_code
+
+    _report(verify_code(project, target, args.weights, reference_state=state, result=result), failed)
+
+
+def _report(report, failed: list[str]) -> None:
+    print(_clean(report.line()))
+    if not report.ok:
+        failed.append(Path(report.target).name)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    file_text, sep, name = args.source.rpartition(":")
+    if not sep or not file_text or not name:
+        raise CliError(f"give the module as FILE.py:ClassName, not {_short_repr(args.source)}", EXIT_UNUSABLE)
+    source = Path(file_text)
+    shapes = [_shape_arg(text) for text in args.input_shape]
+    dtypes = args.dtype or ["float32"]
+    if len(dtypes) not in (1, len(shapes)):
+        raise CliError(f"give --dtype once, or once per --input-shape ({len(shapes)})", EXIT_UNUSABLE)
+    if not source.is_file():
+        raise CliError(f"{_clean(str(source))} does not exist" if not source.exists()
+                       else f"{_clean(str(source))} is not a file", EXIT_UNUSABLE)
+    from graph_engine.importer.fx_import import weights_path_for
+
+    output = Path(args.output)
+    weights = weights_path_for(output)
+    for path in (output, weights):
+        if (path.exists() or path.is_symlink()) and not args.force:
+            raise CliError(f"{_clean(str(path))} already exists; use --force to overwrite it")
+        if path.is_dir():
+            raise CliError(f"{_clean(str(path))} is a folder")
+    if _same_file(output, source) or _same_file(weights, source):
+        raise CliError(f"{_clean(str(output))} would overwrite the file being imported")
+    if not _confirm_running(source, name, args.yes):
+        return EXIT_INVALID
+    from graph_engine.importer import ImportReport, import_file, save_import
+
+    try:
+        imported = import_file(source, name, shapes, dtypes)
+    except ImportReport as report:
+        lines = report.lines()
+        print(f"error: {_clean(lines[0])}", file=sys.stderr)
+        for line in lines[1:]:
+            print(_clean(line), file=sys.stderr)
+        if report.hint:
+            print(f"hint: {_clean(report.hint)}", file=sys.stderr)
+        return EXIT_INVALID
+    project_file, weights_file = save_import(imported, output)
+    layers = sum(1 for node in imported.project.graph if node.op not in ("Input", "Output"))
+    params = check(imported.project).total_params
+    print(f"imported {_clean(name)} from {_clean(source.name)}: {layers} layers, {params:,} parameters; wrote "
+          f"{_clean(str(project_file))} and {_clean(str(weights_file))} (outputs match the module: max abs diff "
+          f"{imported.max_abs_diff:.2g}); next: {PROG} check {_clean(str(project_file))}")
     return EXIT_OK
+
+
+def _shape_arg(text: str) -> tuple[int, ...]:
+    cleaned = text.strip().strip("[]()")
+    parts = [p for p in cleaned.replace("x", ",").replace(" ", ",").split(",") if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape) or len(shape) > 8:
+        raise CliError(f"--input-shape {_short_repr(text)} is not a shape; give one sample's sizes, batch excluded, "
+                       "e.g. 1,28,28", EXIT_UNUSABLE)
+    return shape
+
+
+def _confirm_running(source: Path, name: str, yes: bool) -> bool:
+    """Say that the file's code will run; go on with --yes or an interactive y, refuse otherwise."""
+    notice = (f"note: importing runs the Python code in {_clean(str(source))} (to build {_clean(name)}() and trace "
+              "it); only import files you trust")
+    print(notice, file=sys.stderr)
+    if yes:
+        return True
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise CliError("add --yes to confirm running the file's code (there is no terminal to ask on)", EXIT_UNUSABLE)
+    try:
+        answer = input("run it? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("import cancelled; nothing was run or written", file=sys.stderr)
+    return False
 
 
 def cmd_templates(args: argparse.Namespace) -> int:

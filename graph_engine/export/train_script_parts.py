@@ -27,6 +27,7 @@ weights: create_model().load_state_dict(safetensors.torch.load_file(...), strict
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import json
 import math
@@ -699,6 +700,8 @@ def main():
             fh.write("\\n")
         print(f"wrote {out / 'model.safetensors'} and {out / 'metrics.json'}", flush=True)
     if distributed:
+        del net  # DistributedDataParallel's reducer must be gone before its process group
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 

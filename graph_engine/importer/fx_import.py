@@ -27,9 +27,12 @@ before doing so.
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import itertools
 import linecache
+import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -47,7 +50,6 @@ from graph_engine.identifiers import suggest_id
 from graph_engine.importer.op_mapping import (
     FUNCTIONS,
     METHODS,
-    MODULE_OPS,
     RECURRENT_OPS,
     REFUSED,
     TUPLE_OPS,
@@ -248,13 +250,40 @@ ROOT = "m"  # the traced module hangs under this name (see _trace)
 def _trace(module: nn.Module) -> fx.GraphModule:
     """symbolic_trace, with the module one level down (`m.conv1`): a layer may be called `code` or `graph`,
     which are GraphModule's own attributes at the top level."""
-    graph = fx.Tracer().trace(module)
+    tracer = fx.Tracer()
+    tracer.record_stack_traces = True  # to name nodes after the variables they are assigned to
+    graph = tracer.trace(module)
     for node in graph.nodes:
         if node.op in ("call_module", "get_attr"):
             node.target = f"{ROOT}.{node.target}"
     root = nn.Module()
     root.add_module(ROOT, module)
     return fx.GraphModule(root, graph, class_name=type(module).__name__)
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n[ \t]*([^\n]*)')
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
+
+
+def variable_names(graph: fx.Graph) -> dict[fx.Node, str]:
+    """Node -> the variable the user's code assigns its value to (`last = gru.select(1, -1)` -> "last"), for
+    variables assigned exactly once in the traced code; nodes on lines like `x = F.relu(x)` repeated for every
+    layer keep fx's names (relu, relu_1...)."""
+    torch_dir = os.path.dirname(torch.__file__)
+    groups: list[tuple[tuple[str, int], fx.Node, str]] = []
+    for n in graph.nodes:
+        frames = [f for f in _FRAME.findall(n.stack_trace or "") if not f[0].startswith(torch_dir)]
+        if not frames:
+            continue
+        file, line, code = frames[-1]
+        key = (file, int(line))
+        if groups and groups[-1][0] == key:
+            groups[-1] = (key, n, code)  # the outermost call of a line is the last node traced on it
+        else:
+            groups.append((key, n, code))
+    assigned = [(key, n, m.group(1)) for key, n, code in groups if (m := _ASSIGNMENT.match(code))]
+    counts = collections.Counter((key[0], var) for key, _, var in assigned)
+    return {n: var for key, n, var in assigned if counts[(key[0], var)] == 1}
 
 
 def _user_path(target: Any) -> str:
@@ -382,6 +411,7 @@ class _Mapper:
         self.target_of: dict[str, str] = {}
         self.merge_uses: dict[str, int] = {}  # Add/Multiply node id -> fx users of its value
         self.no_weights: set[fx.Node] = set()  # attention calls with need_weights=False
+        self.variables = variable_names(gm.graph)
 
     # ---- driving -----------------------------------------------------------------------------------------
 
@@ -408,11 +438,11 @@ class _Mapper:
                               "layers own all their weights; wrap it in a layer such as nn.Linear)")
         if n.op == "call_module":
             sub = self.gm.get_submodule(n.target)
-            if type(sub) not in MODULE_OPS:
-                read_module(sub, [])  # raises Unsupported with the reason
+            tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), _TensorInfo)]
+            op, params = read_module(sub, [self._shape(a) for a in tensor_args])  # Unsupported: the module itself
             if self._any_failed(n):
                 return _FAILED
-            return self._call_module(n, sub)
+            return self._call_module(n, sub, op, params)
         if n.op in ("call_function", "call_method"):
             if n.op == "call_function" and n.target in REFUSED:
                 raise Unsupported(REFUSED[n.target])
@@ -443,6 +473,8 @@ class _Mapper:
 
     def _add(self, n: fx.Node, op: str, params: dict[str, Any], inputs: list[_Ref | None],
              name: str | None = None) -> str:
+        if n.op in ("call_function", "call_method"):
+            name = self.variables.get(n) or name
         node_id = suggest_id(name or n.name, set(self.nodes))
         spec = get_spec(op)
         self.nodes[node_id] = _PendingNode(op, tidy_params(spec, params), inputs, n.name, _target_text(self.gm, n))
@@ -511,7 +543,7 @@ class _Mapper:
         self.target_of[node_id] = f"forward argument {n.target!r}"
         return _Ref(node_id)
 
-    def _call_module(self, n: fx.Node, sub: nn.Module) -> Any:
+    def _call_module(self, n: fx.Node, sub: nn.Module, op: str, params: dict[str, Any]) -> Any:
         target = str(n.target)
         calls = self.module_calls.get(target, 0) + 1
         self.module_calls[target] = calls
@@ -519,8 +551,6 @@ class _Mapper:
         if calls > 1 and has_weights:
             raise Unsupported(f"self.{_user_path(target)} is called {calls} times: LayerLoom layers cannot share weights; "
                               "use one layer per call")
-        tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), _TensorInfo)]
-        op, params = read_module(sub, [self._shape(a) for a in tensor_args])
         inputs = self._module_inputs(n, op)
         node_id = self._add(n, op, params, inputs)
         if has_weights:
@@ -1002,8 +1032,6 @@ def _user_line(exc: BaseException, path: Path) -> str:
 
 def _trace_problem(exc: BaseException, module: nn.Module, source_file: Path | None) -> ImportProblem:
     """Where tracing stopped: the innermost frame outside torch (the user's forward), with its line."""
-    import os
-
     torch_dir = os.path.dirname(torch.__file__)
     here = os.path.dirname(os.path.dirname(__file__))
     where = None
