@@ -161,10 +161,13 @@ class TrainingDashboard(QWidget):
             run.destroyed.connect(self._forget_deleted)
 
     def _forget_deleted(self) -> None:
-        # Emitted from the QObject's destructor: check once it is done.
-        QTimer.singleShot(0, self._drop_deleted_runs)
+        # Emitted from the QObject's destructor: check once it is done. (With self as the context, the call is
+        # dropped if the dashboard goes too, as when the window closes and takes the runs with it.)
+        QTimer.singleShot(0, self, self._drop_deleted_runs)
 
     def _drop_deleted_runs(self) -> None:
+        if not shiboken6.isValid(self):
+            return
         for run in [r for r in self._watched if not shiboken6.isValid(r)]:
             self._watched.discard(run)
         if self.run is not None and not shiboken6.isValid(self.run):
