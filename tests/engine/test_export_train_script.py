@@ -22,7 +22,7 @@ from graph_engine.export import generate_train_script, load_module_from_file, wr
 from graph_engine.templates import list_templates, load_template
 from graph_engine.training import Trainer
 
-ALLOWED_IMPORTS = {"argparse", "contextlib", "importlib", "json", "math", "os", "random", "sys", "time", "pathlib",
+ALLOWED_IMPORTS = {"argparse", "contextlib", "gc", "importlib", "json", "math", "os", "random", "sys", "time", "pathlib",
                    "numpy", "torch", "sklearn", "safetensors", "csv", "io", "PIL"}
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 SUBPROCESS_TIMEOUT = 240
