@@ -27,6 +27,7 @@ from app.training.plots.colors import PlotColors
 from app.training.run_data import RunData
 
 REFRESH_MS = 100
+TICK_DENSITY = 1.7  # pyqtgraph's default spacing with major ticks only leaves 2-3 labels on a small plot
 ALL_KINDS = frozenset({"steps", "epoch", "probe", "status"})
 
 
@@ -234,8 +235,14 @@ class LivePanel(QWidget):
         item.setMenuEnabled(False)
         if not mouse:
             item.getViewBox().setMouseEnabled(x=False, y=False)
-        for name in ("left", "bottom"):
-            item.getAxis(name).enableAutoSIPrefix(False)
+        for name in ("left", "bottom", "right"):
+            axis = item.getAxis(name)
+            axis.enableAutoSIPrefix(False)
+            # Major ticks (and grid lines) only, a few more of them: the minor level's many alpha-blended grid
+            # lines made up two thirds of a plot's paint time (~6 ms -> ~1.5 ms a plot here).
+            axis.setTickDensity(TICK_DENSITY)
+            if not isinstance(axis, LogAxis):
+                axis.setStyle(maxTickLevel=0)
         labels = {"bottom": bottom, "left": left}
         self._plots.append((item, labels))
         self._plot_widgets.append(widget)
@@ -300,6 +307,12 @@ def disconnect_run(run: RunData, slot: Any) -> None:
 class LogAxis(pg.AxisItem):
     """A log-mode axis that labels only the powers of ten once the view spans more than ~1.3 decades:
     pyqtgraph otherwise labels every minor tick (0.9 0.8 0.7 ...) when it finds fewer than three decades."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = super().tickValues(minVal, maxVal, size)
+        # Linear (the learning rate without a schedule): major ticks only, like the other axes. Log: keep
+        # the minor decade ticks, which are the point of a log axis.
+        return levels if self.logMode else levels[:1]
 
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         strings = super().logTickStrings(values, scale, spacing)
