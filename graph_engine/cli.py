@@ -277,6 +277,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_train_script(project, target, Path(args.code), base_dir=project_path.resolve().parent, result=result)
         print(f"wrote {_clean(str(target))}: trains {_clean(project.name)} as the project is set up; run "
               f"`python {_clean(target.name)}` or `torchrun --standalone --nproc_per_node 2 {_clean(target.name)}`")
+        _warn_dataset(project, result, project_path, target.name)
     if args.onnx:
         from graph_engine.export import export_onnx, verify_onnx
 
@@ -292,6 +293,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         names = ", ".join(p.name for p in bundle.files.values())
         print(f"wrote {_clean(str(bundle.folder))}: {_clean(names)}; see its README.md for the command lines")
         _report(bundle.check, failed)
+        _warn_dataset(project, result, project_path, "train.py")
     if failed:
         raise CliError(f"the checked export failed for {', '.join(_clean(f) for f in failed)} (see the check "
                        "lines above)")
@@ -320,6 +322,16 @@ def _export_code(project: Project, result: CheckResult, project_path: Path, targ
     from graph_engine.export import verify_code
 
     _report(verify_code(project, target, args.weights, reference_state=state, result=result), failed)
+
+
+def _warn_dataset(project: Project, result: CheckResult, project_path: Path, script: str) -> None:
+    """A training script is written even when the project's dataset does not fit its Input (the network may be
+    meant for other data), but the person is told now rather than when the script stops."""
+    from graph_engine.export.train_script import dataset_problem
+
+    problem = dataset_problem(project, base_dir=project_path.resolve().parent, result=result)
+    if problem:
+        print(f"warning: {_clean(script)} will stop as it starts: {_clean(problem)}", file=sys.stderr)
 
 
 def _report(report, failed: list[str]) -> None:

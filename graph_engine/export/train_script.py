@@ -131,6 +131,29 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     return header + settings + loader + body
 
 
+def dataset_problem(project: Project, *, base_dir: str | os.PathLike | None = None,
+                    result: CheckResult | None = None) -> str | None:
+    """Why an exported script would stop as it starts, because the project's dataset does not fit its Input
+    (the Trainer's own check); None when it fits. Built-in and synthetic datasets only: user files are not
+    read here (they may be large, and may not exist yet on this machine)."""
+    from graph_engine.data import DatasetError, load_dataset
+    from graph_engine.training.config import TrainingConfig
+
+    config = TrainingConfig.from_project(project)
+    if config.dataset["name"] in USER_FILE_DATASETS:
+        return None
+    result = result or check(project)
+    inputs = [n for n in result.order if n in result.live and project.graph.node(n).op == "Input"]
+    if len(inputs) != 1:
+        return None
+    in_type = result.nodes[inputs[0]].outputs[0]
+    try:
+        load_dataset(config.dataset, in_type.shape, input_dtype=in_type.dtype, base_dir=base_dir)
+    except DatasetError as exc:
+        return str(exc)
+    return None
+
+
 def _fill(template: str, values: dict[str, str]) -> str:
     """Replace every @@KEY@@ in one pass (inserted text is never scanned again)."""
     return re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], template)
@@ -156,4 +179,4 @@ def _doc_text(text: str) -> str:
     return cleaned[:120]
 
 
-__all__ = ["generate_train_script", "write_train_script"]
+__all__ = ["dataset_problem", "generate_train_script", "write_train_script"]

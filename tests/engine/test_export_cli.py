@@ -224,3 +224,11 @@ def test_import_refuses_to_overwrite_without_force(capsys, tmp_path):
     assert code == 1 and "already exists; use --force" in err and target.read_text() == "precious"
     code, _, _ = run(capsys, *argv, "--force")
     assert code == 0 and load_project(target).name == "Net"
+
+
+def test_a_training_script_for_data_that_does_not_fit_comes_with_a_warning(capsys, tmp_path):
+    save_project(load_template("lenet5"), tmp_path / "lenet.layerloom.json")  # 28x28 input, digits are 8x8
+    code, out, err = run(capsys, "export", tmp_path / "lenet.layerloom.json", "--code", tmp_path / "m.py",
+                         "--train-script", tmp_path / "t.py")
+    assert code == 0 and (tmp_path / "t.py").is_file()
+    assert err.startswith("warning: t.py will stop as it starts: ") and "784" in err
