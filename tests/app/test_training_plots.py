@@ -298,9 +298,15 @@ def test_regression_run_shows_mae_and_r2_and_no_confusion_matrix(qtbot):
     assert curve_len(metric.val_curve) == curve_len(metric.r2_curve) == 3
     assert metric.r2_view.isVisible() and not metric.train_curve.isVisible()
     assert metric.r2_curve.getData()[1][-1] == pytest.approx(run.records[-1]["val_r2"])
+    assert "R²" in metric.legend_label.text() and metric.legend_label.isVisible() and not metric.legend.isVisible()
     assert dashboard.confusion_matrix.showing_placeholder
     assert "classification" in dashboard.confusion_matrix.placeholder.text()
     assert dashboard.decision_boundary.showing_placeholder
+    dashboard.set_run(recorded("moons_mlp", epochs=2, probe_every=0))  # back to classification
+    qtbot.wait(REFRESH_MS + 50)
+    dashboard.flush()
+    assert metric.mode == "classification" and not metric.legend_label.isVisible() and metric.legend.isVisible()
+    assert [label.text for _, label in metric.legend.items] == ["training", "validation"]
 
 
 def test_a_failed_run_says_why(qtbot):

@@ -109,6 +109,8 @@ class MetricPlot(LivePanel):
         self.legend.setLabelTextColor(c.foreground)
         self.legend.setBrush(pg.mkBrush(with_alpha(c.background, 0.85)))
         self.legend.setPen(pg.mkPen(with_alpha(c.muted, 0.5)))
+        if regression:
+            self._rebuild_legend()  # the legend under the plot is text in these colours
 
     def overlays_changed(self) -> None:
         while len(self.overlay_curves) < len(self.overlay_runs):
@@ -139,17 +141,26 @@ class MetricPlot(LivePanel):
         self.apply_colors()
 
     def _rebuild_legend(self) -> None:
+        """Classification: a legend in the plot's lower right (accuracy rises away from it). Regression: under
+        the plot, since MAE and R² can be anywhere."""
         self.legend.clear()
         regression = self.mode != "classification"
+        self.legend.setVisible(not regression)  # an empty LegendItem still draws its frame
+        runs = ([self.run] if self.run is not None else []) + list(self.overlay_runs)
+        if regression:
+            if self.overlay_runs:
+                entries = [(self.run_color(run, i), run.name or "run", "") for i, run in enumerate(runs)]
+                self.set_legend(entries, "dashed: MAE (left) · dotted: R² (right)")
+            else:
+                self.set_legend([(self.colors.validation, "MAE (left)", ""), (self.colors.secondary, "R² (right)", "")],
+                                "on the validation set")
+            return
+        self.set_legend([])
         if self.overlay_runs:
-            first = self.val_curve if regression else self.train_curve
             if self.run is not None:
-                self.legend.addItem(first, self.run.name or "this run")
-            for run, (train, val, _r2) in zip(self.overlay_runs, self.overlay_curves, strict=False):
-                self.legend.addItem(val if regression else train, run.name or "run")
-        elif regression:
-            self.legend.addItem(self.val_curve, "MAE")
-            self.legend.addItem(self.r2_curve, "R² (right)")
+                self.legend.addItem(self.train_curve, self.run.name or "this run")
+            for run, (train, _val, _r2) in zip(self.overlay_runs, self.overlay_curves, strict=False):
+                self.legend.addItem(train, run.name or "run")
         else:
             self.legend.addItem(self.train_curve, "training")
             self.legend.addItem(self.val_curve, "validation")

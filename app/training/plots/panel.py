@@ -203,6 +203,7 @@ class LivePanel(QWidget):
         """The legend under the plot: (colour, text, href) entries, a link when href is set; `note` after
         them in the secondary colour. No entries and no note: no legend."""
         if not entries and not note:
+            self.legend_label.clear()
             self.legend_label.hide()
             return
         parts = []
