@@ -214,8 +214,9 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
     if len(dtypes) != len(shapes) or any(d not in ("float32", "int64") for d in dtypes):
         raise ProjectError(f"give one dtype (float32 or int64) per input, not {dtypes}")
     module.eval()
+    concrete = _defaulted_arguments(module, len(shapes))
     try:
-        traced = _trace(module)
+        traced = _trace(module, concrete)
     except Exception as exc:
         raise ImportReport(source, [_trace_problem(exc, module, source_file)],
                            hint="LayerLoom imports a fixed graph: replace Python control flow that depends on "
@@ -247,18 +248,58 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
 ROOT = "m"  # the traced module hangs under this name (see _trace)
 
 
-def _trace(module: nn.Module) -> fx.GraphModule:
+def _defaulted_arguments(module: nn.Module, given: int) -> dict[str, Any]:
+    """forward() arguments after the `given` inputs that have defaults (`mask=None`): traced with their
+    defaults, so `forward(self, x, mask=None)` imports with one input shape."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    plain = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    extra = plain[given:]
+    if not extra or any(p.default is inspect.Parameter.empty for p in extra):
+        return {}
+    return {p.name: p.default for p in extra}
+
+
+def _trace(module: nn.Module, concrete: dict[str, Any] | None = None) -> fx.GraphModule:
     """symbolic_trace, with the module one level down (`m.conv1`): a layer may be called `code` or `graph`,
-    which are GraphModule's own attributes at the top level."""
+    which are GraphModule's own attributes at the top level. Arguments in `concrete` are fixed to their values
+    and their placeholders (and fx's checks of them) removed."""
     tracer = fx.Tracer()
     tracer.record_stack_traces = True  # to name nodes after the variables they are assigned to
-    graph = tracer.trace(module)
+    graph = tracer.trace(module, concrete_args=concrete or None)
+    if concrete:
+        _drop_specialised_placeholders(graph, len([n for n in graph.nodes if n.op == "placeholder"]) - len(concrete))
     for node in graph.nodes:
         if node.op in ("call_module", "get_attr"):
             node.target = f"{ROOT}.{node.target}"
     root = nn.Module()
     root.add_module(ROOT, module)
     return fx.GraphModule(root, graph, class_name=type(module).__name__)
+
+
+def _drop_specialised_placeholders(graph: fx.Graph, keep: int) -> None:
+    """Remove the placeholders after the first `keep` and the assertion nodes fx hangs on them; a value that
+    is really used (not only asserted on) stays, and the import then reports the extra input."""
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"][keep:]
+    for placeholder in reversed(placeholders):
+        below: list[fx.Node] = []
+        stack = [placeholder]
+        while stack:
+            node = stack.pop()
+            for user in node.users:
+                if user not in below:
+                    below.append(user)
+                    stack.append(user)
+        if any(n.op == "output" for n in below):  # the value reaches the result: a real input
+            continue
+        order = {n: i for i, n in enumerate(graph.nodes)}
+        for node in sorted(below, key=order.__getitem__, reverse=True):
+            graph.erase_node(node)
+        graph.erase_node(placeholder)
 
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n[ \t]*([^\n]*)')

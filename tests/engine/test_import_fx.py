@@ -303,3 +303,19 @@ def test_functional_calls_map_to_their_layers():
                                        "Flatten": 2, "Transpose": 1, "GRU": 1, "Mean": 1, "Concat": 1,
                                        "Softmax": 1, "Output": 1})
     assert result.project.graph.node("conv").params["padding"] == 1
+
+
+def test_forward_arguments_with_defaults_are_traced_with_their_defaults():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x, mask=None, temperature: float = 1.0):
+            y = self.fc(x)
+            if mask is not None:
+                y = y * mask
+            return torch.softmax(y / temperature, dim=-1) if temperature != 1.0 else torch.relu(y)
+
+    result = import_module(Masked(), [(3,)])
+    assert [n.op for n in result.project.graph] == ["Input", "Linear", "ReLU", "Output"]
