@@ -347,6 +347,7 @@ def test_overlay_draws_one_curve_per_run_in_its_own_colour(qtbot, moons):
     assert len(colors) == 3
     legend = [label.text for _, label in loss.legend.items]
     assert legend == ["lr 0.01", "lr 0.003", "lr 0.03"]
+    assert "dashed: validation" in loss.legend_label.text() and loss.legend_label.isVisible()
     metric = dashboard.metric_plot
     assert sum(t.isVisible() for t, _, _ in metric.overlay_curves) == 2
     made = list(loss.overlay_curves)
@@ -357,6 +358,7 @@ def test_overlay_draws_one_curve_per_run_in_its_own_colour(qtbot, moons):
     dashboard.set_overlay_runs([])
     dashboard.flush()
     assert not any(t.isVisible() for t, _ in loss.overlay_curves)
+    assert not loss.legend_label.isVisible()
     assert [label.text for _, label in loss.legend.items] == ["training (per step)", "training (smoothed)",
                                                                "validation"]
 

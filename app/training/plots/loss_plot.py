@@ -94,6 +94,7 @@ class LossPlot(LivePanel):
 
     def _rebuild_legend(self) -> None:
         self.legend.clear()
+        self.set_legend([], "solid: training (smoothed) · dashed: validation" if self.overlay_runs else "")
         if self.overlay_runs:
             if self.run is not None:
                 self.legend.addItem(self.smooth_curve, self.run.name or "this run")

@@ -155,7 +155,7 @@ class MetricPlot(LivePanel):
                 self.set_legend([(self.colors.validation, "MAE (left)", ""), (self.colors.secondary, "R² (right)", "")],
                                 "on the validation set")
             return
-        self.set_legend([])
+        self.set_legend([], "solid: training · dashed: validation" if self.overlay_runs else "")
         if self.overlay_runs:
             if self.run is not None:
                 self.legend.addItem(self.train_curve, self.run.name or "this run")
