@@ -20,9 +20,11 @@ The model is imported from @@MODEL_FILE@@ next to this file (LayerLoom's exporte
                                                            CPU worker (gloo on CPU, nccl on GPU)
 
 Flags: --epochs N, --lr LR, --batch-size N (per process), --device auto|cpu|cuda|mps, --out DIR,
---seed N@@DATA_FLAG_DOC@@. Rank 0 prints one line per epoch and writes DIR/model.safetensors (the final
-weights: create_model().load_state_dict(safetensors.torch.load_file(...), strict=True)) and DIR/metrics.json
-(one record per epoch).
+--seed N@@DATA_FLAG_DOC@@.
+
+Rank 0 prints one line per epoch and writes DIR/model.safetensors (the final weights:
+create_model().load_state_dict(safetensors.torch.load_file(...), strict=True)) and DIR/metrics.json (one
+record per epoch).
 """
 
 import argparse
@@ -538,8 +540,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs (default {EPOCHS})")
-    parser.add_argument("--lr", type=float, default=OPTIMIZER["lr"], help=f"learning rate (default {OPTIMIZER['lr']:g})")
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"samples per step and process (default {BATCH_SIZE})")
+    parser.add_argument("--lr", type=float, default=OPTIMIZER["lr"],
+                        help=f"learning rate (default {OPTIMIZER['lr']:g})")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE,
+                        help=f"samples per step and process (default {BATCH_SIZE})")
     parser.add_argument("--device", default=DEVICE, help=f"auto, cpu, cuda, cuda:N or mps (default {DEVICE})")
     parser.add_argument("--out", default="out", help="folder for model.safetensors and metrics.json (default out)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")

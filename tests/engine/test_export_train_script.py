@@ -84,6 +84,20 @@ def test_every_template_gives_a_script_that_imports_nothing_of_layerloom(info):
     assert 'MODEL_FILE = "model.py"' in source or "MODEL_FILE = 'model.py'" in source
 
 
+@pytest.mark.parametrize("dataset", ["digits", "iris", "wine", "breast_cancer", "diabetes", "moons", "circles",
+                                     "spirals", "xor", "sine", "sawtooth", "noisy", "tokens", "csv", "npz",
+                                     "image_folder"])
+def test_every_dataset_gives_a_script_without_undefined_names(dataset, tmp_path):
+    config = {"name": dataset, **({"path": "data"} if dataset in ("csv", "npz", "image_folder") else {})}
+    training = {"dataset": config, "augment": {"noise": 0.1}} if dataset != "tokens" else {"dataset": config}
+    source = generate_train_script(project_with([4], training))
+    path = tmp_path / "train.py"
+    path.write_text(source, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "F,E9,B",
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
+
+
 def test_the_settings_come_from_the_training_config():
     project = load_template("mlp_digits")
     project.training = dict(project.training, optimizer={"name": "SGD", "lr": 0.05, "momentum": 0.9,
