@@ -322,9 +322,10 @@ def variable_names(graph: fx.Graph) -> dict[fx.Node, str]:
             groups[-1] = (key, n, code)  # the outermost call of a line is the last node traced on it
         else:
             groups.append((key, n, code))
+    arguments = {str(n.target) for n in graph.nodes if n.op == "placeholder"}
     assigned = [(key, n, m.group(1)) for key, n, code in groups if (m := _ASSIGNMENT.match(code))]
     counts = collections.Counter((key[0], var) for key, _, var in assigned)
-    return {n: var for key, n, var in assigned if counts[(key[0], var)] == 1}
+    return {n: var for key, n, var in assigned if counts[(key[0], var)] == 1 and var not in arguments}
 
 
 def _user_path(target: Any) -> str:
@@ -491,12 +492,12 @@ class _Mapper:
             entry = table.get(n.target) if n.op == "call_method" or _hashable(n.target) else None
             if self._any_failed(n):
                 if entry is None and _has_tensor(self.runs[0].get(n)):
-                    raise Unsupported(f"LayerLoom has no layer for {describe_target(n.target)}")
+                    raise Unsupported(f"LayerLoom has no layer for {_target_text(self.gm, n)}")
                 return _FAILED
             if not _has_tensor(self.runs[0].get(n)) and not self._has_graph_input(n):
                 return _CONST  # shape arithmetic: x.size(0), x.shape[1] * 2, math.prod(...)
             if entry is None:
-                raise Unsupported(f"LayerLoom has no layer for {describe_target(n.target)}")
+                raise Unsupported(f"LayerLoom has no layer for {_target_text(self.gm, n)}")
             handler, names, defaults = entry
             kind, _, op = handler.partition(":")
             bound = _bind(n, names, defaults)
@@ -742,7 +743,11 @@ class _Mapper:
         return _Ref(self._add(n, "Reshape", {"shape": list(shape)}, [x]))
 
     def _h_alias(self, n, b, op):
-        return self._tensor(b["input"])
+        x = self._tensor(b["input"])
+        before, after = self.runs[0].get(b["input"]), self.runs[0].get(n)
+        if not isinstance(after, _TensorInfo) or (before.shape, before.dtype) != (after.shape, after.dtype):
+            raise Unsupported("changes the tensor's dtype or shape (LayerLoom keeps float32 features and int64 ids)")
+        return x
 
     def _h_cat(self, n, b, op):
         tensors = b["tensors"]
@@ -991,7 +996,7 @@ def _bind(n: fx.Node, names: tuple[str, ...], defaults: dict[str, Any]) -> dict[
             rest = [kwargs.pop(k) for k in ("dims", "shape", "size", "dim") if k in kwargs]
             if rest:
                 bound["*"] = list(bound["*"]) + rest
-        if kwargs and n.target not in ("contiguous", "clone"):
+        if kwargs and n.target not in ("contiguous", "clone", "to", "float"):
             raise Unsupported(f"keyword argument(s) {', '.join(kwargs)}")
         return bound
     if len(args) > len(names):

@@ -353,6 +353,8 @@ METHODS: dict[str, Signature] = {
     "contiguous": ("alias", ("input", "*"), {}),
     "clone": ("alias", ("input", "*"), {}),
     "detach": ("alias", ("input",), {}),
+    "float": ("alias", ("input", "*"), {}),
+    "to": ("alias", ("input", "*"), {}),
 }
 
 REFUSED: dict[Any, str] = {
