@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QAction,
-    QColor,
     QGuiApplication,
     QIcon,
     QIconEngine,
@@ -25,8 +25,6 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
 )
-
-from app.theme import category_color
 
 Draw = Callable[[QPainter], None]  # draws in a 24x24 box with the pen already set
 
@@ -223,33 +221,23 @@ def icon(name: str) -> QIcon:
     return QIcon.fromTheme(theme_name, painted) if QIcon.hasThemeIcon(theme_name) else painted
 
 
+# The application icon's files (made from layerloom.svg by installers/make_icons.py). They live next to the
+# templates: graph_engine/../resources, in a checkout, an installed wheel and the PyInstaller bundle alike.
+ICONS_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
+APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+def app_icon_file(size: int) -> Path:
+    return ICONS_DIR / f"layerloom-{size}.png"
+
+
 def app_icon() -> QIcon:
-    """LayerLoom's own icon: three layers woven together, in category colours."""
+    """LayerLoom's own icon (a loom: three layers woven by two threads), every size rendered from its SVG."""
     result = QIcon()
-    for side in (16, 24, 32, 48, 64, 128, 256):
-        pixmap = QPixmap(side, side)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pixmap)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.scale(side / 64.0, side / 64.0)
-        p.setBrush(QColor("#20242b"))
-        p.setPen(Qt.PenStyle.NoPen)
-        p.drawRoundedRect(QRectF(2, 2, 60, 60), 13, 13)
-        pen = QPen(QColor("#c9d1db"), 3.2)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        for a, b in (((19, 32), (32, 19)), ((19, 32), (32, 45)), ((32, 19), (45, 32)), ((32, 45), (45, 32))):
-            path = QPainterPath(QPointF(*a))
-            path.cubicTo(QPointF((a[0] + b[0]) / 2, a[1]), QPointF((a[0] + b[0]) / 2, b[1]), QPointF(*b))
-            p.drawPath(path)
-        p.setPen(Qt.PenStyle.NoPen)
-        for (x, y), category in (((13, 27), "Input/Output"), ((26, 13), "Convolution"),
-                                 ((26, 39), "Activation"), ((39, 27), "Linear")):
-            p.setBrush(category_color(category))
-            p.drawRoundedRect(QRectF(x, y, 12, 12), 3, 3)
-        p.end()
-        result.addPixmap(pixmap)
+    for side in APP_ICON_SIZES:
+        path = app_icon_file(side)
+        if path.is_file():
+            result.addFile(str(path), QSize(side, side))
     return result
 
 
