@@ -31,13 +31,17 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
+    QSplitter,
     QStackedWidget,
+    QStyle,
     QToolBar,
     QUndoView,
     QVBoxLayout,
@@ -63,6 +67,8 @@ from app.file_ops import (
 )
 from app.panels import CodeViewPanel, DiagnosticsPanel, InspectorPanel, PalettePanel, StatusInfo
 from app.settings import RecentFiles, open_settings
+from app.training.canvas_stats import CanvasStats
+from app.training.session import TrainingSession, run_action_state
 from app.welcome import EMPTY, WELCOME_STYLE, NewProjectDialog, WelcomePage
 from graph_engine import __version__ as layerloom_version
 from graph_engine.catalog import get_spec
@@ -70,13 +76,14 @@ from graph_engine.errors import ProjectError
 from graph_engine.project import Project, class_name_for
 
 APP_NAME = "LayerLoom"
-STATE_VERSION = 1  # bump when the docks change so an old saved layout is not restored onto new docks
+STATE_VERSION = 2  # bump when the docks change so an old saved layout is not restored onto new docks
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 DEFAULT_SIZE = (1400, 900)
 MESSAGE_MS = 6000
 ZOOM_STEP = 1.25
 CANVAS_KEYS = ("fit", "delete")  # actions whose shortcut is a plain key: active while the canvas has focus
+TRAIN_KEYS = {"train_start": ["Ctrl+R", "F5"], "train_pause": ["F6"], "train_stop": ["Shift+F5", "Ctrl+."]}
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +102,11 @@ class MainWindow(QMainWindow):
         self.canvas: CanvasView | None = None
         self.palette_panel = self.inspector_panel = self.diagnostics_panel = self.code_panel = None
         self.status_info: StatusInfo | None = None
+        self.training_panel = None  # TrainingPanel, built when the Training dock is first shown for a document
+        self.canvas_stats: CanvasStats | None = None
+        self.dashboard = None  # TrainingDashboard, made the first time it is shown (pyqtgraph is not imported before)
+        self.runs_panel = None
+        self.training_session = TrainingSession(parent=self)
         self.undo_group = QUndoGroup(self)
         self._welcome = False
         self._hidden_for_welcome: list[QDockWidget] = []
@@ -120,10 +132,16 @@ class MainWindow(QMainWindow):
 
         self._build_docks()
         self._build_actions()
+        self._build_training_actions()
         self._build_menus()
         self._build_toolbar()
         self.statusBar().setSizeGripEnabled(True)
         self.recent.changed.connect(self._recent_changed)
+        session = self.training_session
+        session.state_changed.connect(self._training_state_changed)
+        session.run_added.connect(self._run_added)
+        session.run_ended.connect(self._run_ended)
+        session.overlay_changed.connect(lambda runs: self.dashboard is not None and self.dashboard.set_overlay_runs(runs))
         if self.autosaver is not None:
             self.autosaver.saved.connect(
                 lambda path: self.statusBar().showMessage(f"Autosaved at {datetime.now():%H:%M}", 4000))
@@ -158,11 +176,23 @@ class MainWindow(QMainWindow):
         self.history_dock.setWidget(self.history_view)
         self.docks = [self.palette_dock, self.inspector_dock, self.code_dock, self.diagnostics_dock,
                       self.history_dock]
+        # Training: the settings and run controls (a tab beside the inspector) and the dashboard with the run
+        # list (under the canvas). Hidden until asked for: Train > Training Panel, or starting a run.
+        self.training_dock = self._dock("Training", "trainingDock", right)
+        self.dashboard_dock = self._dock("Training Dashboard", "dashboardDock", bottom)
+        self.addDockWidget(bottom, self.dashboard_dock, Qt.Orientation.Vertical)  # stacked with Problems
+        self.dashboard_dock.setWidget(QLabel("Start a run to see its curves here.", self.dashboard_dock))
+        self.training_docks = [self.training_dock, self.dashboard_dock]
+        for dock in self.training_docks:
+            dock.hide()
+        self.dashboard_dock.visibilityChanged.connect(lambda visible: visible and self.ensure_dashboard())
+        self.training_dock.visibilityChanged.connect(lambda visible: visible and self.ensure_training_panel())
 
     def _tabify_docks(self) -> None:
         # Done once the window is shown: tabifying a second group before the first layout leaves a stray
         # copy of the first group's tab bar on screen (Qt 6.11).
         self.tabifyDockWidget(self.inspector_dock, self.code_dock)
+        self.tabifyDockWidget(self.code_dock, self.training_dock)
         self.tabifyDockWidget(self.diagnostics_dock, self.history_dock)
         self.inspector_dock.raise_()
         self.diagnostics_dock.raise_()
@@ -256,6 +286,28 @@ class MainWindow(QMainWindow):
                                                "paste", "duplicate", "delete", "select_all", "find_layer", "fit",
                                                "zoom_in", "zoom_out", "zoom_reset", "tidy", "reset_layout")]
 
+    def _build_training_actions(self) -> None:
+        a = self.actions_by_name
+        style = self.style()
+
+        def add(name: str, text: str, slot, tip: str, pixmap: QStyle.StandardPixmap | None = None) -> QAction:
+            action = make_action(self, text, slot, object_name=name, shortcuts=TRAIN_KEYS.get(name, ()), tip=tip)
+            if pixmap is not None:
+                action.setIcon(style.standardIcon(pixmap))
+            a[name] = action
+            self.addAction(action)
+            return action
+
+        add("train_start", "&Start Training", self.start_training, "Train the network as it is now",
+            QStyle.StandardPixmap.SP_MediaPlay)
+        add("train_pause", "&Pause Training", self.toggle_pause, "Pause the run between two steps, or resume it",
+            QStyle.StandardPixmap.SP_MediaPause)
+        add("train_stop", "S&top Training", self.stop_training, "End the run before its next step",
+            QStyle.StandardPixmap.SP_MediaStop)
+        add("train_panel", "Training &Panel", self.show_training_panel,
+            "Show the dataset, hyperparameters and run controls")
+        add("train_dashboard", "Training &Dashboard", self.show_dashboard, "Show the live plots and the run list")
+
     def _build_menus(self) -> None:
         a = self.actions_by_name
         bar = self.menuBar()
@@ -283,12 +335,18 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self.panels_menu = view_menu.addMenu("&Panels")
         self.dock_actions = {}
-        for dock in self.docks:
+        for dock in self.docks + self.training_docks:
             toggle = dock.toggleViewAction()
             self.dock_actions[dock.objectName()] = toggle
             self.panels_menu.addAction(toggle)
         view_menu.addSeparator()
         view_menu.addAction(a["reset_layout"])
+
+        train_menu = bar.addMenu("&Train")
+        train_menu.addActions([a["train_start"], a["train_pause"], a["train_stop"]])
+        train_menu.addSeparator()
+        train_menu.addActions([a["train_panel"], a["train_dashboard"]])
+        self.train_menu = train_menu
 
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([a["about"], a["about_qt"]])
@@ -301,7 +359,7 @@ class MainWindow(QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         bar.setIconSize(bar.iconSize().expandedTo(bar.iconSize()))
         for name in ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", "zoom_out", "tidy", None,
-                     "export_code"):
+                     "export_code", None, "train_start", "train_pause", "train_stop"):
             if name is None:
                 bar.addSeparator()
             else:
@@ -354,6 +412,11 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.setVisible(True)
+        for dock, area in ((self.training_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+                           (self.dashboard_dock, Qt.DockWidgetArea.BottomDockWidgetArea)):
+            dock.setFloating(False)
+            self.addDockWidget(area, dock, Qt.Orientation.Vertical)
+            dock.setVisible(False)
         self._tabify_docks()
         self.toolbar.setVisible(True)
         self._size_docks()
@@ -364,7 +427,10 @@ class MainWindow(QMainWindow):
         """Show `document`: build its views, put them in the docks, retire the previous document."""
         old = self.document
         old_views = [w for w in (self.canvas, self.palette_panel, self.inspector_panel, self.diagnostics_panel,
-                                 self.code_panel, self.status_info) if w is not None]
+                                 self.code_panel, self.status_info, self.training_panel) if w is not None]
+        if self.canvas_stats is not None:
+            self.canvas_stats.detach()
+            self.canvas_stats = None
         if old is not None:
             # The old views die with deleteLater; keep the old document from talking to them meanwhile.
             for obj in (old, old.bridge, old.undo_stack):
@@ -372,6 +438,7 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo_stack)
         document.setParent(self)
         self.document = document
+        self.training_session.set_document(document)  # a run still going on the old document stops
         self.undo_group.addStack(document.undo_stack)
         self.undo_group.setActiveStack(document.undo_stack)
         self._build_views(document)
@@ -385,6 +452,7 @@ class MainWindow(QMainWindow):
         document.path_changed.connect(self._update_title)
         document.selection_changed.connect(self._update_actions)
         document.bridge.changed.connect(self._graph_changed)
+        document.read_only_changed.connect(self._read_only_changed)
         if self.autosaver is not None:
             self.autosaver.set_document(document)
         self.show_welcome(welcome)
@@ -420,6 +488,14 @@ class MainWindow(QMainWindow):
         self.code_dock.setWidget(self.code_panel)
         self.status_info = StatusInfo(document)
         self.statusBar().addPermanentWidget(self.status_info)
+        old = self.training_dock.widget()
+        self.training_dock.setWidget(QLabel("", self.training_dock))  # until the dock is shown
+        if old is not None and old is not self.training_panel:
+            old.deleteLater()  # a placeholder; the old panel goes with the other old views
+        self.training_panel = None
+        if self.training_dock.isVisible():
+            self.ensure_training_panel()
+        self.canvas_stats = CanvasStats(self.canvas.canvas, self.training_session, lambda: self.dashboard)
 
     @property
     def welcome_visible(self) -> bool:
@@ -428,7 +504,7 @@ class MainWindow(QMainWindow):
     def show_welcome(self, welcome: bool) -> None:
         """Switch between the welcome page (docks hidden) and the editor (docks as they were)."""
         if welcome and not self._welcome:
-            self._hidden_for_welcome = [d for d in self.docks if not d.isHidden()]
+            self._hidden_for_welcome = [d for d in self.docks + self.training_docks if not d.isHidden()]
             for dock in self._hidden_for_welcome:
                 dock.hide()
         elif not welcome and self._welcome:
@@ -467,12 +543,148 @@ class MainWindow(QMainWindow):
         editing = not self._welcome
         for action in self.project_actions:
             action.setEnabled(editing)
+        self._update_training_actions()
         has_selection = editing and bool(self.document and self.document.selection)
         for name in ("cut", "copy", "duplicate", "delete"):
             self.actions_by_name[name].setEnabled(has_selection)
 
     def show_message(self, text: str, timeout_ms: int = MESSAGE_MS) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    # ---- training ----------------------------------------------------------------------------------------
+
+    def show_training_panel(self) -> None:
+        """Train > Training Panel: the settings and run controls, raised in their tab."""
+        if self._welcome:
+            return
+        self.ensure_training_panel()
+        self.training_dock.show()
+        self.training_dock.raise_()
+
+    def ensure_training_panel(self):
+        """The document's TrainingPanel, built the first time the Training dock shows it (building it imports
+        the dataset registry and numpy, kept off the start-up path)."""
+        if self.training_panel is None and self.document is not None and not self._welcome:
+            from app.training.training_panel import TrainingPanel, TrainingSettings
+
+            panel = TrainingPanel(self.document, self.training_session)
+            panel.node_requested.connect(self.reveal_node)
+            TrainingSettings.for_document(self.document).changed.connect(self.status_info.refresh)
+            old = self.training_dock.widget()
+            self.training_dock.setWidget(panel)
+            if old is not None:
+                old.deleteLater()
+            self.training_panel = panel
+        return self.training_panel
+
+    def ensure_dashboard(self):
+        """The TrainingDashboard and the run list, made once, the first time they are needed (importing
+        pyqtgraph is kept off the start-up path)."""
+        if self.dashboard is None:
+            from app.training.plots import TrainingDashboard
+            from app.training.runs_panel import RunsPanel
+
+            self.dashboard = TrainingDashboard()
+            self.runs_panel = RunsPanel(self.training_session, self.dashboard)
+            splitter = QSplitter(Qt.Orientation.Horizontal, self.dashboard_dock)
+            splitter.setObjectName("dashboardSplitter")
+            splitter.addWidget(self.runs_panel)
+            # In a scroll area: the plots need ~900 px, more than a 1400-px window leaves between the side
+            # docks; without it the dock would squeeze the palette instead of scrolling.
+            scroll = QScrollArea(splitter)
+            scroll.setObjectName("dashboardScroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(self.dashboard)
+            splitter.addWidget(scroll)
+            splitter.setStretchFactor(0, 1)
+            splitter.setStretchFactor(1, 4)
+            splitter.setSizes([240, 1000])
+            old = self.dashboard_dock.widget()
+            self.dashboard_dock.setWidget(splitter)
+            if old is not None:
+                old.deleteLater()
+            self.dashboard.set_run(self.training_session.latest)
+            self.dashboard.set_overlay_runs(self.training_session.overlay)
+        return self.dashboard
+
+    def show_dashboard(self) -> None:
+        """Train > Training Dashboard: the plots under the canvas, given a useful height the first time."""
+        if self._welcome:
+            return
+        first = self.dashboard_dock.isHidden()
+        self.ensure_dashboard()
+        self.dashboard_dock.show()
+        self.dashboard_dock.raise_()
+        if first and not self.dashboard_dock.isFloating():
+            docks, heights = [self.dashboard_dock], [max(380, int(self.height() * 0.45))]
+            if not self.diagnostics_dock.isHidden():
+                docks.append(self.diagnostics_dock)
+                heights.append(110)
+            self.resizeDocks(docks, heights, Qt.Orientation.Vertical)
+
+    def start_training(self) -> None:
+        """Train > Start Training: a run of the network as it is now (the panel commits a pending edit)."""
+        if self._welcome or self.training_session.running:
+            return
+        if self.training_panel is not None:
+            self.training_panel.start()
+        else:
+            self.training_session.start()
+
+    def toggle_pause(self) -> None:
+        if self.training_session.state == "paused":
+            self.training_session.resume()
+        else:
+            self.training_session.pause()
+
+    def stop_training(self) -> None:
+        self.training_session.stop()
+
+    def shutdown_training(self) -> None:
+        """Stop a run and join every training and loading thread (the window is closing)."""
+        from app.training.dataset_preview import wait_for_previews
+        from app.training.device_info import DeviceCatalog
+
+        self.training_session.shutdown()
+        wait_for_previews()
+        if DeviceCatalog._instance is not None:
+            DeviceCatalog._instance.wait()
+
+    def _run_added(self, run) -> None:
+        self.show_dashboard()
+        self.dashboard.set_run(run)
+        self.show_message(f"Training {run.name}…")
+
+    def _run_ended(self, run, event) -> None:
+        status = getattr(event, "status", "")
+        if status == "failed":
+            self.show_training_panel()
+            self.show_message(f"{run.name} failed: {event.message}", 15000)
+        else:
+            self.show_message(f"{run.name} {status}")
+
+    def _training_state_changed(self, state: str) -> None:
+        self._update_training_actions()
+
+    def _update_training_actions(self) -> None:
+        a = self.actions_by_name
+        if "train_start" not in a:
+            return
+        can = run_action_state(self.training_session)
+        editing = not self._welcome
+        a["train_start"].setEnabled(editing and can["start"])
+        a["train_pause"].setEnabled(can["pause"] or can["resume"])
+        a["train_pause"].setText("&Resume Training" if can["resume"] else "&Pause Training")
+        a["train_pause"].setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_MediaPlay if can["resume"] else QStyle.StandardPixmap.SP_MediaPause))
+        a["train_stop"].setEnabled(can["stop"])
+        for name in ("train_panel", "train_dashboard"):
+            a[name].setEnabled(editing)
+
+    def _read_only_changed(self, read_only: bool) -> None:
+        # Undo/Redo would change the network under a run: the group follows no stack while it trains.
+        self.undo_group.setActiveStack(None if read_only else self.document.undo_stack)
 
     # ---- editing -----------------------------------------------------------------------------------------
 
@@ -723,6 +935,7 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         if self.autosaver is not None:
             self.autosaver.shutdown()
+        self.shutdown_training()
         event.accept()
 
     # ---- crash recovery ----------------------------------------------------------------------------------

@@ -259,6 +259,10 @@ class NodeItem(QGraphicsItem):
         self._hovered = False
         self._header_color: QColor | None = None
         self._header_colors_of: object = None
+        self._live: _Text | None = None  # training statistics under the card (set_live_stats)
+        self._live_w = 0.0
+        self._live_flagged = False  # where a run's loss first went NaN/Inf
+        self._live_tip = ""
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -309,6 +313,54 @@ class NodeItem(QGraphicsItem):
             return ""
         t = self._info.output(port)
         return "" if t is None else str(t)
+
+    # ---- live training statistics -----------------------------------------------------------------------
+
+    def set_live_stats(self, text: str | None, tooltip: str = "", flagged: bool = False) -> None:
+        """Show a line of training statistics in a pill under the card ("dead 12% · ∇ 0.031"), and mark the
+        card when `flagged` (the layer where the loss went non-finite). None and False clear both."""
+        if text == (self._live.static.text() if self._live else None) and flagged == self._live_flagged \
+                and tooltip == self._live_tip:
+            return
+        if bool(text) != (self._live is not None):
+            self.prepareGeometryChange()  # the pill extends the bounding rectangle
+        if text:
+            f = fonts()
+            shown = f.small_metrics.elidedText(text, Qt.TextElideMode.ElideRight, NODE_WIDTH - 2 * PAD_X)
+            self._live = _Text(shown, f.small, QPointF(0, 0), "dim")
+            self._live_w = f.small_metrics.horizontalAdvance(shown) + 12
+        else:
+            self._live, self._live_w = None, 0.0
+        self._live_flagged = flagged
+        if tooltip != self._live_tip:
+            self._live_tip = tooltip
+            self._update_tooltips()
+        self.update()
+
+    @property
+    def live_stats_text(self) -> str:
+        return self._live.static.text() if self._live is not None else ""
+
+    @property
+    def live_flagged(self) -> bool:
+        return self._live_flagged
+
+    def _paint_live(self, painter: QPainter, colors, detailed: bool) -> None:
+        if self._live_flagged:
+            painter.setPen(QPen(colors.error, 3.0 if detailed else 6.0, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(-4, -4, NODE_WIDTH + 8, self.height + 8), CORNER + 3, CORNER + 3)
+        if self._live is None or not detailed:
+            return
+        f = fonts()
+        h = f.small_metrics.height() + 4
+        pill = QRectF(0, self.height + 4, self._live_w, h)
+        painter.setPen(QPen(colors.error if self._live_flagged else colors.card_border, 1.0))
+        painter.setBrush(colors.card)
+        painter.drawRoundedRect(pill, h / 2, h / 2)
+        painter.setPen(colors.error if self._live_flagged else colors.text_dim)
+        painter.setFont(self._live.font)
+        painter.drawStaticText(QPointF(6, self.height + 6), self._live.static)
 
     # ---- edges and ports ---------------------------------------------------------------------------------
 
@@ -553,6 +605,8 @@ class NodeItem(QGraphicsItem):
                 lines.append(f"{info.param_count:,} parameters")
             if self.spec is not None and self.spec.doc:
                 lines.append(f"<span style='color:gray'>{html.escape(self.spec.doc)}</span>")
+        if self._live_tip:
+            lines.append(self._live_tip)
         self.setToolTip("<br>".join(lines))
         info = self._info
         for port in self.inputs:
@@ -570,8 +624,9 @@ class NodeItem(QGraphicsItem):
     # ---- QGraphicsItem -----------------------------------------------------------------------------------
 
     def boundingRect(self) -> QRectF:
-        # Room for the selection outline and the error badge on the top-right corner.
-        return QRectF(-6, -14, NODE_WIDTH + 20, self.height + 20)
+        # Room for the selection outline and the error badge on the top-right corner (and the training pill).
+        extra = 22.0 if self._live is not None else 0.0
+        return QRectF(-6, -14, NODE_WIDTH + 20, self.height + 20 + extra)
 
     def shape(self) -> QPainterPath:
         return _card_path(self.height)
@@ -631,6 +686,8 @@ class NodeItem(QGraphicsItem):
                 painter.setFont(t.font)
                 painter.drawStaticText(t.pos, t.static)
             self._paint_badge(painter, colors, 12.0, False)
+            if self._live_flagged:
+                self._paint_live(painter, colors, False)
             return
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colors.card)
@@ -649,6 +706,8 @@ class NodeItem(QGraphicsItem):
             painter.setFont(t.font)
             painter.drawStaticText(t.pos, t.static)
         self._paint_badge(painter, colors, 7.0, True)
+        if self._live is not None or self._live_flagged:
+            self._paint_live(painter, colors, True)
 
     def _paint_badge(self, painter: QPainter, colors, radius: float, mark: bool) -> None:
         """The round "!" on the top-right corner of a card with an error (red) or only warnings (orange)."""

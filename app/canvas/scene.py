@@ -223,6 +223,13 @@ class CanvasScene(QGraphicsScene):
         else:
             item.set_error(False)
 
+    def set_live_stats(self, stats: dict[str, tuple[str, str]], flagged: str | None = None) -> None:
+        """Training statistics per node id, (line, tooltip), shown under the cards (app/training/canvas_stats.py);
+        `flagged` marks the node where a run's loss went non-finite. Nodes left out are cleared."""
+        for node_id, item in self.item_for_node.items():
+            text, tip = stats.get(node_id, (None, ""))
+            item.set_live_stats(text, tip, node_id == flagged)
+
     def set_colors(self, colors: CanvasColors) -> None:
         """Repaint with another palette (the view calls this when the system palette changes)."""
         self.colors = colors

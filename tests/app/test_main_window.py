@@ -164,7 +164,7 @@ def test_actions_have_conventional_shortcuts(win, name):
 def test_menus_hold_the_actions(win):
     window, _ = win
     menus = {m.title().replace("&", ""): m for m in (a.menu() for a in window.menuBar().actions()) if m}
-    assert list(menus) == ["File", "Edit", "View", "Help"]
+    assert list(menus) == ["File", "Edit", "View", "Train", "Help"]
     file_names = [a.objectName() for a in menus["File"].actions()]
     for name in ("new", "open", "save", "save_as", "export_code", "close_project", "quit"):
         assert name in file_names
@@ -611,7 +611,8 @@ def test_settings_live_in_the_test_folder(tmp_path):
 def test_docks_are_real_dock_widgets(win):
     window, _ = win
     names = sorted(d.objectName() for d in window.findChildren(QDockWidget))
-    assert names == ["codeDock", "historyDock", "inspectorDock", "layersDock", "problemsDock"]
+    assert names == ["codeDock", "dashboardDock", "historyDock", "inspectorDock", "layersDock", "problemsDock",
+                     "trainingDock"]
 
 
 # ---- crash handling --------------------------------------------------------------------------------------
