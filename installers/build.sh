@@ -94,7 +94,7 @@ compressed=$(stat -c %s "$ARCHIVE")
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1000000 }'; }
 echo "== sizes (MB = 10^6 bytes)"
 echo "   largest parts of $BUNDLE/_internal:"
-du -sb "$BUNDLE/_internal"/* | sort -rn | head -8 | awk '{ printf "     %6.0f MB  %s\n", $1 / 1000000, $2 }'
+du -sb "$BUNDLE/_internal"/* | sort -rn | awk 'NR <= 8 { printf "     %6.0f MB  %s\n", $1 / 1000000, $2 }'
 echo "   unpacked    $(mb "$unpacked") MB  ($BUNDLE, budget $BUDGET_UNPACKED_MB MB)"
 echo "   compressed  $(mb "$compressed") MB  ($ARCHIVE, budget $BUDGET_COMPRESSED_MB MB)"
 echo "   build       ${build_s} s (PyInstaller ${pyinstaller_s} s); archive ${archive_s} s"

@@ -42,7 +42,9 @@ RULES: dict[str, tuple[str, ...]] = {
     "Python test suites": ("*/tests/*",),
     "Qt translations": tuple(f"{root}/translations/*" for root in _QT_ROOTS),
     "unused Qt plugins and QML (embedded, VNC, evdev, TLS, network information, SQL)": tuple(
-        f"{root}/{pattern}" for root in _QT_ROOTS for pattern in _UNUSED_QT if pattern != "translations/*"),
+        f"{root}/{pattern}" for root in _QT_ROOTS for pattern in _UNUSED_QT if pattern != "translations/*")
+    # PyInstaller also links some Qt libraries into _internal/ itself
+    + ("libQt6EglFSDeviceIntegration.so*", "libQt6EglFsKmsSupport.so*", "libQt6EglFsKmsGbmSupport.so*"),
     "type stubs and Cython sources": ("*.pyi", "*.pxd", "*.pyx"),
 }
 # Never dropped, whatever a rule says: torch refuses to import without its shared-memory manager (torch/bin).
@@ -109,6 +111,10 @@ def prune_tree(internal: Path, totals: dict[str, list[int]]) -> None:
             dirs.remove("__pycache__")
         for file in files:
             path = here / file
+            if path.is_symlink() and not path.exists():  # a link to something a rule dropped
+                totals.setdefault("links left dangling", [0, 0])[0] += 1
+                path.unlink()
+                continue
             name = category(path.relative_to(internal).as_posix())
             if name is not None:
                 count = totals.setdefault(name, [0, 0])

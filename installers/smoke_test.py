@@ -88,11 +88,12 @@ class Smoke:
             return self.fail(title, f"no answer after {STEP_TIMEOUT_S} s")
         seconds = time.perf_counter() - started
         output = (done.stdout + done.stderr).strip()
+        said = done.stdout.strip() or done.stderr.strip()  # stdout's last line: stderr has Qt's chatter
         if done.returncode != 0:
             return self.fail(title, f"exit {done.returncode}\n{output[-3000:]}")
         if expect is not None and not re.search(expect, output):
             return self.fail(title, f"output does not match {expect!r}:\n{output[-3000:]}")
-        last = output.splitlines()[-1] if output else ""
+        last = said.splitlines()[-1] if said else ""
         print(f"ok    {title}  ({seconds:.1f} s)  {last[:110]}")
         return done
 

@@ -26,9 +26,11 @@ else
 fi
 SIZES="16 24 32 48 64 128 256 512"
 
+# A missing or failing cache tool is not an error (the menu picks the files up at the next login).
+# shellcheck disable=SC2015
 refresh() {
   command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$DATADIR/applications" || true
-  command -v update-mime-database >/dev/null 2>&1 && update-mime-database "$DATADIR/mime" || true
+  command -v update-mime-database >/dev/null 2>&1 && update-mime-database "$DATADIR/mime" >/dev/null 2>&1 || true
   command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$DATADIR/icons/hicolor" || true
 }
 
