@@ -19,7 +19,6 @@ dialog.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.about_dialog import show_about as show_about_dialog
 from app.actions import app_icon, icon, make_action
 from app.autosave import Autosaver, RecoverableSession, find_recoverable
 from app.canvas import CanvasView
@@ -70,7 +70,6 @@ from app.settings import RecentFiles, open_settings
 from app.training.canvas_stats import CanvasStats
 from app.training.session import TrainingSession, run_action_state
 from app.welcome import EMPTY, WELCOME_STYLE, NewProjectDialog, WelcomePage
-from graph_engine import __version__ as layerloom_version
 from graph_engine.catalog import get_spec
 from graph_engine.errors import ProjectError
 from graph_engine.project import Project, class_name_for
@@ -1034,11 +1033,7 @@ class MainWindow(QMainWindow):
         box.exec()
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self, f"About {APP_NAME}",
-            f"<h3>{APP_NAME} {html.escape(layerloom_version)}</h3>"
-            "<p>Build neural networks visually, see every tensor shape and every mistake as you go, and export "
-            "clean, standalone PyTorch code.</p>")
+        show_about_dialog(self)
 
 
 class RecoveryDialog(QDialog):
