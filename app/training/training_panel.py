@@ -476,6 +476,9 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Not started")
+        # Its width comes from the dock, never from its text: a text that changes 5 times a second must not
+        # re-lay out (and repaint) the whole panel.
+        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.progress)
         self.status_label = QLabel(box)
         self.status_label.setWordWrap(True)
