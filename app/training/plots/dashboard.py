@@ -211,7 +211,7 @@ class TrainingDashboard(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._summary_dirty:
-            self._summary_timer.start(0)
+            QTimer.singleShot(0, self._refresh_summary)  # start(0) would change the timer's interval for good
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

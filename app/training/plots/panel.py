@@ -172,7 +172,8 @@ class LivePanel(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if self._dirty and not self._timer.isActive():
-            self._timer.start(0)
+            # A single zero-delay refresh; start(0) would set the coalescing timer's interval to 0 for good.
+            QTimer.singleShot(0, self._on_timer)
 
     # ---- placeholder / plot ---------------------------------------------------------------------------
 
