@@ -53,3 +53,11 @@ def test_bench_canvas_quick_runs_and_prints_ratios():
     assert len(RATIO_LINE.findall(out)) == 5, out
     # Not a timing: DESIGN section 8 wants torch imported lazily, after the window is painted.
     assert "torch imported before the window was painted: no" in out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("PySide6") is None, reason="PySide6 is not installed")
+def test_bench_training_gui_quick_runs_and_prints_ratios():
+    out = run_quick("bench_training_gui.py")
+    for model in ("mlp_digits", "cnn_digits"):
+        assert re.search(rf"^ratio {model} GUI/plain throughput: \d+\.\d{{3}} ", out, re.MULTILINE), out
+        assert re.search(rf"^ratio {model} UI timer lateness p99: [\d.]+ ms ", out, re.MULTILINE), out
