@@ -251,17 +251,24 @@ def save_project(project: Project, path: str | os.PathLike) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` atomically (temp file in the same folder, fsync, rename); on any failure the
+    previous file is left as it was and the temp file is removed."""
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise ProjectError(f"cannot save {path}: {exc.strerror or exc}", hint="choose a folder you can write to") from None
     try:
-        # mkstemp creates the file private (0600); give the project the permissions a normal save would.
+        # mkstemp creates the file private (0600); give it the permissions a normal save would.
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
