@@ -133,12 +133,9 @@ def warm_torch() -> threading.Thread:
 
     def work() -> None:
         try:
-            import torch
+            from app.training.device_info import warm_optimizer
 
-            weight = torch.nn.Parameter(torch.zeros(4))
-            optimizer = torch.optim.Adam([weight], lr=1e-3)
-            weight.sum().backward()
-            optimizer.step()
+            warm_optimizer()
         except Exception:  # noqa: BLE001 - warming is an optimisation; the real build reports real errors
             pass
 

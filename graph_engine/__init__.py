@@ -18,7 +18,13 @@ from graph_engine.errors import (
 )
 from graph_engine.graph import Edge, Graph, Node
 from graph_engine.project import Project
-from graph_engine.project_io import load_project, parse_project, project_to_dict, project_to_json, save_project
+from graph_engine.project_io import (
+    load_project,
+    parse_project,
+    project_to_dict,
+    project_to_json,
+    save_project,
+)
 from graph_engine.validation import Checker, CheckResult, Diagnostic, check
 
 __version__ = "0.1.0"

@@ -142,7 +142,7 @@ def resolve_params(spec: LayerSpec, raw: Any, inputs: Sequence[TensorType] | Non
     values: dict[str, Any] = {}
     explicit_inferred: dict[str, Any] = {}
     for param in spec.params:
-        given = name_in(raw, param.name)
+        given = param.name in raw
         value = raw.get(param.name) if given else None
         if param.fixed:
             if given and value != param.default:
@@ -187,10 +187,6 @@ def _explicit_ok(param: Param, inputs: Sequence[TensorType], value: Any) -> bool
         return bool(param.explicit_ok(inputs, value))
     except (IndexError, ValueError, TypeError):
         return False
-
-
-def name_in(raw: Mapping, name: str) -> bool:
-    return name in raw
 
 
 def _infer(param: Param, inputs: Sequence[TensorType] | None) -> Any:

@@ -59,8 +59,8 @@ def _muted_label(text: str = "", parent: QWidget | None = None, wrap: bool = Tru
     return label
 
 
-def _section(title: str, parent: QWidget) -> QWidget:
-    """A small upper-case heading with a rule, separating the inspector's groups."""
+def section_header(title: str, parent: QWidget | None = None) -> QWidget:
+    """A small upper-case heading with a rule, separating groups (the inspector's and the training panel's)."""
     box = QWidget(parent)
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 10, 0, 2)
@@ -267,7 +267,7 @@ class InspectorPanel(QWidget):
         layout.addLayout(name_form)
 
         # Tensors and counts.
-        layout.addWidget(_section("Tensors", content))
+        layout.addWidget(section_header("Tensors", content))
         info = QFormLayout()
         info.setHorizontalSpacing(12)
         info.setVerticalSpacing(3)
@@ -282,7 +282,7 @@ class InspectorPanel(QWidget):
         layout.addLayout(info)
 
         # Params, one editor each.
-        layout.addWidget(_section("Parameters", content))
+        layout.addWidget(section_header("Parameters", content))
         self.read_only_label = _muted_label("Parameters cannot be changed while the network is training.",
                                             content)
         layout.addWidget(self.read_only_label)
@@ -316,7 +316,7 @@ class InspectorPanel(QWidget):
             layout.addWidget(note)
 
         # Problems the last check found on this layer.
-        self.problems_section = _section("Problems", content)
+        self.problems_section = section_header("Problems", content)
         layout.addWidget(self.problems_section)
         self.problems_box = QVBoxLayout()
         self.problems_box.setSpacing(6)

@@ -453,6 +453,14 @@ class ParamEditor(QWidget):
     def commit_pending(self) -> None:
         """Commit what a text field holds (the inspector calls it before switching to another layer)."""
 
+    def _finished(self) -> None:
+        self._offer(self.value())
+
+    def _escape(self) -> None:
+        """Esc in a field: drop what was typed and show the model's value again."""
+        self.clear_error()
+        self.revert()
+
     @property
     def primary_input(self) -> QWidget:
         """The widget that takes focus for this param (a label's buddy)."""
@@ -537,15 +545,20 @@ class IntEditor(ParamEditor):
         if not self.spin._refuse_out_of_range():
             self.spin.interpretText()  # emits valueChanged, hence a commit, when the typed number is new
 
-    def _finished(self) -> None:
-        self._offer(self.value())
 
-    def _escape(self) -> None:
-        self.clear_error()
-        self.revert()
+class _TextParamEditor(ParamEditor):
+    """An editor whose value is parsed from typed text: a parse error is refused with its reason."""
+
+    def commit_pending(self) -> None:
+        try:
+            value = self.value()
+        except ValueError as exc:
+            self._refuse(str(exc))
+            return
+        self._offer(value)
 
 
-class FloatEditor(ParamEditor):
+class FloatEditor(_TextParamEditor):
     def __init__(self, param: Param, parent: QWidget | None = None):
         super().__init__(param, parent)
         self.line = _LineEdit(self)
@@ -584,18 +597,6 @@ class FloatEditor(ParamEditor):
         except ValueError:
             shown = text if len(text) <= 20 else text[:19] + "…"
             raise ValueError(f"{self.param.name} must be a number like 0.5 or 1e-5, not {shown!r}") from None
-
-    def commit_pending(self) -> None:
-        try:
-            value = self.value()
-        except ValueError as exc:
-            self._refuse(str(exc))
-            return
-        self._offer(value)
-
-    def _escape(self) -> None:
-        self.clear_error()
-        self.revert()
 
 
 class BoolEditor(ParamEditor):
@@ -726,9 +727,6 @@ class IntTupleEditor(ParamEditor):
         v = self.spin.value()
         return None if self._special and v == self.spin.minimum() else v
 
-    def _finished(self) -> None:
-        self._offer(self.value())
-
     def _split_toggled(self, on: bool) -> None:
         self._split_by_user = on
         if on:
@@ -747,12 +745,8 @@ class IntTupleEditor(ParamEditor):
             self._show_mode(False)
             self._offer(self.value())  # back to one number for all dims
 
-    def _escape(self) -> None:
-        self.clear_error()
-        self.revert()
 
-
-class IntListEditor(ParamEditor):
+class IntListEditor(_TextParamEditor):
     """INT_LIST ("1, 28, 28") and INT_TUPLE of any length ("1" or "1, 2"), typed as text."""
 
     def __init__(self, param: Param, parent: QWidget | None = None):
@@ -797,18 +791,6 @@ class IntListEditor(ParamEditor):
         if not values:
             raise ValueError(f"{self.param.name} needs a whole number, or several separated by commas")
         return values[0] if len(values) == 1 else values
-
-    def commit_pending(self) -> None:
-        try:
-            value = self.value()
-        except ValueError as exc:
-            self._refuse(str(exc))
-            return
-        self._offer(value)
-
-    def _escape(self) -> None:
-        self.clear_error()
-        self.revert()
 
 
 class FixedEditor(ParamEditor):

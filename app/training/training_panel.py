@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QMouseEvent, QPalette, QUndoCommand
+from PySide6.QtGui import QMouseEvent, QPalette, QUndoCommand
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document
+from app.panels.inspector import section_header
 from app.panels.param_editors import ParamEditor, editor_for, param_tooltip
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from app.training.dataset_preview import DatasetPreview
@@ -298,29 +299,6 @@ def check_training(training: dict[str, Any]) -> str:
 
 
 # ---- small widgets ------------------------------------------------------------------------------------------
-
-
-def section_header(title: str, parent: QWidget | None = None) -> QWidget:
-    """A small upper-case heading with a rule (the inspector's look)."""
-    box = QWidget(parent)
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 10, 0, 2)
-    row.setSpacing(8)
-    label = QLabel(title.upper(), box)
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-    font = QFont(label.font())
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() * 0.85)
-    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 108)
-    label.setFont(font)
-    line = QFrame(box)
-    line.setFrameShape(QFrame.Shape.HLine)
-    line.setFrameShadow(QFrame.Shadow.Plain)
-    line.setForegroundRole(QPalette.ColorRole.Mid)
-    line.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-    row.addWidget(label)
-    row.addWidget(line, 1)
-    return box
 
 
 class TextEditor(ParamEditor):

@@ -106,8 +106,6 @@ class Param:
     def is_inferred(self) -> bool:
         return self.inferred is not None
 
-    def emitted_default(self) -> Any:
-        return self.default if self.torch_default is SAME else self.torch_default
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ from typing import Any
 
 from graph_engine.catalog.spec import as_tuple
 from graph_engine.errors import InvalidGraphError, ProjectError
-from graph_engine.export.files import atomic_write_bytes
 from graph_engine.export.weights import read_weights
 from graph_engine.project import Project
+from graph_engine.project_io import atomic_write_bytes
 from graph_engine.validation import CheckResult, check
 
 DEFAULT_OPSET = 17

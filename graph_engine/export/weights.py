@@ -154,7 +154,7 @@ def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: di
     """Write a state_dict as a safetensors file, atomically."""
     from safetensors.torch import save
 
-    from graph_engine.export.files import atomic_write_bytes
+    from graph_engine.project_io import atomic_write_bytes
 
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
     atomic_write_bytes(Path(path), save(tensors, metadata=metadata))

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graph_engine.catalog.spec import LayerSpec, TensorType
+from graph_engine.catalog import get_spec
+from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType
 from graph_engine.params import resolve_params
 
 BATCH = 2
@@ -25,6 +27,40 @@ def make_input(t: TensorType, batch: int = BATCH, int_high: int = 10) -> torch.T
     return torch.randn(batch, *t.shape)
 
 
+TORCH_ERRORS = (RuntimeError, IndexError, ValueError)
+NAMESPACE = {"torch": torch, "nn": nn, "F": F}
+
+
+def call_op(spec: LayerSpec, values: Mapping[str, Any], xs: Sequence[torch.Tensor]) -> tuple[Any, int]:
+    """Call the op on real tensors: its nn module (in eval mode) or its emitted expression.
+    Returns (raw result, the module's real parameter count)."""
+    if spec.module:
+        args, kwargs = spec.module_args(values)
+        module = getattr(nn, spec.module.removeprefix("nn."))(*args, **kwargs).eval()
+        return module(*xs), sum(p.numel() for p in module.parameters())
+    names = [f"x{i}" for i in range(len(xs))]
+    return eval(spec.emit(names, values), dict(NAMESPACE), dict(zip(names, xs, strict=True))), 0
+
+
+def check_agrees(op: str, raw: Mapping[str, Any], types: Sequence[TensorType], torch_may_accept: bool = False) -> bool:
+    """Assert the shape rule agrees with torch both ways: when it accepts, shapes and counts match a real call;
+    when it refuses (with a message and a hint), torch raises too unless `torch_may_accept` (LayerLoom is
+    deliberately stricter there). Returns whether the rule accepted."""
+    spec = get_spec(op)
+    res = resolve_params(spec, raw, types)
+    assert res.ok, res.problems
+    try:
+        spec.shape_rule(types, res.values)
+    except ShapeError as err:
+        assert err.message and err.hint
+        if not torch_may_accept:
+            with pytest.raises(TORCH_ERRORS), torch.no_grad():
+                call_op(spec, res.values, [make_input(t) for t in types])
+        return False
+    assert_matches(spec, raw, types)
+    return True
+
+
 def run_op(spec: LayerSpec, raw_params: Mapping[str, Any], input_types: Sequence[TensorType],
            int_high: int = 10) -> tuple[list[TensorType], list[torch.Tensor], int, int]:
     """Return (predicted types, real outputs, predicted param count, real param count)."""
@@ -33,19 +69,10 @@ def run_op(spec: LayerSpec, raw_params: Mapping[str, Any], input_types: Sequence
     predicted = list(spec.shape_rule(input_types, res.values))
     predicted_params = spec.param_count(input_types, res.values)
     xs = [make_input(t, int_high=int_high) for t in input_types]
-    namespace = {"torch": torch, "nn": nn, "F": F}
     with torch.no_grad():
-        if spec.module:
-            args, kwargs = spec.module_args(res.values)
-            module = getattr(nn, spec.module.removeprefix("nn."))(*args, **kwargs).eval()
-            real_params = sum(p.numel() for p in module.parameters())
-            result = module(*xs)
-        else:
-            names = [f"x{i}" for i in range(len(xs))]
-            result = eval(spec.emit(names, res.values), namespace, dict(zip(names, xs, strict=True)))
-            real_params = 0
+        result, real_params = call_op(spec, res.values, xs)
     if spec.output_exprs:
-        outs = [eval(expr.format(r="r"), namespace, {"r": result}) for expr in spec.output_exprs]
+        outs = [eval(expr.format(r="r"), dict(NAMESPACE), {"r": result}) for expr in spec.output_exprs]
     else:
         outs = [result]
     return predicted, outs, predicted_params, real_params

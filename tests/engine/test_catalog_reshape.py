@@ -7,49 +7,17 @@ refuses, torch raises too, except where LayerLoom is deliberately stricter (anyt
 import math
 
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch import nn
 
 from graph_engine.catalog import get_spec
 from graph_engine.catalog.spec import ShapeError, TensorType
 from graph_engine.params import resolve_params
-from tests.engine.op_harness import assert_matches, make_input
-
-TORCH_ERRORS = (RuntimeError, IndexError, ValueError)
+from tests.engine.op_harness import check_agrees
 
 sizes = st.integers(1, 4)
 dtypes = st.sampled_from(["float32", "int64"])
 shapes = st.lists(sizes, min_size=1, max_size=4).map(tuple)
-
-
-def run_torch(spec, values, types):
-    xs = [make_input(t) for t in types]
-    with torch.no_grad():
-        if spec.module:
-            args, kwargs = spec.module_args(values)
-            return getattr(nn, spec.module.removeprefix("nn."))(*args, **kwargs)(*xs)
-        names = [f"x{i}" for i in range(len(xs))]
-        return eval(spec.emit(names, values), {"torch": torch, "nn": nn, "F": F}, dict(zip(names, xs, strict=True)))
-
-
-def check(op, raw, types, torch_may_accept=False):
-    """Assert the rule agrees with torch; return whether the rule accepted."""
-    spec = get_spec(op)
-    res = resolve_params(spec, raw, types)
-    assert res.ok, res.problems
-    try:
-        spec.shape_rule(types, res.values)
-    except ShapeError as err:
-        assert err.message and err.hint
-        if not torch_may_accept:
-            with pytest.raises(TORCH_ERRORS):
-                run_torch(spec, res.values, types)
-        return False
-    assert_matches(spec, raw, types)
-    return True
 
 
 def batch_dim(dim, rank):
@@ -67,12 +35,12 @@ def dims_for(rank):
 def test_flatten(data, shape, dtype):
     r = len(shape)
     start, end = data.draw(dims_for(r)), data.draw(dims_for(r))
-    check("Flatten", {"start_dim": start, "end_dim": end}, [TensorType(shape, dtype)],
+    check_agrees("Flatten", {"start_dim": start, "end_dim": end}, [TensorType(shape, dtype)],
           torch_may_accept=batch_dim(start, r) or batch_dim(end, r))
 
 
 def test_flatten_default_makes_a_vector():
-    assert check("Flatten", {}, [TensorType((3, 4, 5))])
+    assert check_agrees("Flatten", {}, [TensorType((3, 4, 5))])
     spec = get_spec("Flatten")
     assert spec.shape_rule([TensorType((3, 4, 5))], resolve_params(spec, {}).values) == (TensorType((60,)),)
 
@@ -88,15 +56,15 @@ def test_unflatten(data, shape, dtype, parts, fit, infer):
         shape[dim % (r + 1) - 1] = math.prod(parts)
     if infer:
         parts[data.draw(st.integers(0, len(parts) - 1))] = -1
-    check("Unflatten", {"dim": dim, "unflattened_size": parts}, [TensorType(tuple(shape), dtype)],
+    check_agrees("Unflatten", {"dim": dim, "unflattened_size": parts}, [TensorType(tuple(shape), dtype)],
           torch_may_accept=batch_dim(dim, r))
 
 
 def test_unflatten_refuses_two_minus_ones_and_zeros():
     x = [TensorType((12,))]
-    assert not check("Unflatten", {"dim": 1, "unflattened_size": [-1, -1]}, x)
-    assert not check("Unflatten", {"dim": 1, "unflattened_size": [0, 12]}, x)
-    assert check("Unflatten", {"dim": -1, "unflattened_size": [3, -1]}, x)
+    assert not check_agrees("Unflatten", {"dim": 1, "unflattened_size": [-1, -1]}, x)
+    assert not check_agrees("Unflatten", {"dim": 1, "unflattened_size": [0, 12]}, x)
+    assert check_agrees("Unflatten", {"dim": -1, "unflattened_size": [3, -1]}, x)
 
 
 @st.composite
@@ -124,12 +92,12 @@ def factor_groups(draw):
 @given(case=factor_groups(), dtype=dtypes)
 def test_reshape(case, dtype):
     source, target = case
-    check("Reshape", {"shape": target}, [TensorType(source, dtype)])
+    check_agrees("Reshape", {"shape": target}, [TensorType(source, dtype)])
 
 
 def test_reshape_to_a_single_number():
-    assert check("Reshape", {"shape": []}, [TensorType((1, 1))])
-    assert not check("Reshape", {"shape": []}, [TensorType((2,))])
+    assert check_agrees("Reshape", {"shape": []}, [TensorType((1, 1))])
+    assert not check_agrees("Reshape", {"shape": []}, [TensorType((2,))])
 
 
 @settings(max_examples=40, deadline=None)
@@ -144,7 +112,7 @@ def test_permute(data, shape, dtype, how):
             dims = [d - full if data.draw(st.booleans()) else d for d in dims]
     norm = [d % full for d in dims]
     real_permutation = all(-full <= d < full for d in dims) and sorted(norm) == list(range(full))
-    check("Permute", {"dims": dims}, [TensorType(shape, dtype)],
+    check_agrees("Permute", {"dims": dims}, [TensorType(shape, dtype)],
           torch_may_accept=real_permutation and norm[0] != 0)
 
 
@@ -153,7 +121,7 @@ def test_permute(data, shape, dtype, how):
 def test_transpose(data, shape, dtype):
     r = len(shape)
     a, b = data.draw(dims_for(r)), data.draw(dims_for(r))
-    check("Transpose", {"dim0": a, "dim1": b}, [TensorType(shape, dtype)],
+    check_agrees("Transpose", {"dim0": a, "dim1": b}, [TensorType(shape, dtype)],
           torch_may_accept=batch_dim(a, r) or batch_dim(b, r))
 
 
@@ -163,7 +131,7 @@ def test_select(data, shape, dtype):
     r = len(shape)
     dim = data.draw(dims_for(r))
     index = data.draw(st.integers(-5, 4))
-    check("Select", {"dim": dim, "index": index}, [TensorType(shape, dtype)], torch_may_accept=batch_dim(dim, r))
+    check_agrees("Select", {"dim": dim, "index": index}, [TensorType(shape, dtype)], torch_may_accept=batch_dim(dim, r))
 
 
 @settings(max_examples=40, deadline=None)
@@ -176,7 +144,7 @@ def test_mean(data, shape, keepdim, as_list):
     else:
         dim = data.draw(dims_for(r))
         touches_batch = batch_dim(dim, r)
-    check("Mean", {"dim": dim, "keepdim": keepdim}, [TensorType(shape)], torch_may_accept=touches_batch)
+    check_agrees("Mean", {"dim": dim, "keepdim": keepdim}, [TensorType(shape)], torch_may_accept=touches_batch)
 
 
 def test_rank_zero_inputs_are_refused_with_a_message():
