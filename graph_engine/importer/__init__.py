@@ -4,8 +4,8 @@
     result = import_file("net.py", "Net", input_shapes=[(1, 28, 28)])
     save_import(result, "net.layerloom.json")          # also writes net.safetensors beside it
 
-See fx_import for how modules and calls are mapped and checked, op_mapping for the tables. Importing this
-package imports torch (the importer needs it to trace).
+See fx_import for the steps (each in its own module: tracing, recording, mapper + call_handlers, checking),
+op_mapping for the tables. Importing this package imports torch (the importer needs it to trace).
 """
 
 from graph_engine.importer.fx_import import (

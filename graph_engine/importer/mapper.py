@@ -1,0 +1,316 @@
+"""Step 3 and 4: mapping every traced node to LayerLoom nodes, collecting every problem; then the project
+and its state_dict."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from graph_engine.catalog import get_spec
+from graph_engine.graph import Edge, Graph, Node
+from graph_engine.identifiers import suggest_id
+from graph_engine.importer.call_handlers import HANDLERS, CallHandlers
+from graph_engine.importer.op_mapping import (
+    FUNCTIONS,
+    METHODS,
+    RECURRENT_OPS,
+    REFUSED,
+    TUPLE_OPS,
+    Unsupported,
+    read_module,
+    tidy_params,
+)
+from graph_engine.importer.recording import BATCHES, TensorInfo, has_tensor
+from graph_engine.importer.report import ImportProblem, short
+from graph_engine.importer.tracing import target_text, user_path, variable_names
+from graph_engine.importer.values import CONST, FAILED, PendingNode, RawState, Ref, StateTuple, TupleOut
+from graph_engine.project import Project
+
+
+class Mapper(CallHandlers):
+    def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]], shapes, dtypes):
+        self.gm = gm
+        self.runs = runs
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.values: dict[fx.Node, Any] = {}
+        self.nodes: dict[str, PendingNode] = {}
+        self.outputs: list[Ref] = []
+        self.problems: list[ImportProblem] = []
+        self.module_nodes: dict[str, str] = {}  # module path -> node id (modules that hold weights)
+        self.module_calls: dict[str, int] = {}
+        self.fx_name: dict[str, str] = {}
+        self.target_of: dict[str, str] = {}
+        self.merge_uses: dict[str, int] = {}  # Add/Multiply node id -> fx users of its value
+        self.no_weights: set[fx.Node] = set()  # attention calls with need_weights=False
+        self.variables = variable_names(gm.graph)
+
+    # ---- driving -----------------------------------------------------------------------------------------
+
+    def map_all(self) -> None:
+        for n in self.gm.graph.nodes:
+            if n.op == "output":
+                self._output(n)
+                continue
+            try:
+                self.values[n] = self._map(n)
+            except Unsupported as exc:
+                self.problems.append(ImportProblem(n.name, target_text(self.gm, n), str(exc)))
+                self.values[n] = FAILED
+        for n in self.gm.graph.nodes:
+            if n.op == "placeholder" and not n.users:
+                self.problems.append(ImportProblem(n.name, f"forward argument {n.target!r}",
+                                                   "is not used, so it cannot become an Input of the graph"))
+
+    def _map(self, n: fx.Node) -> Any:
+        if n.op == "placeholder":
+            return self._placeholder(n)
+        if n.op == "get_attr":
+            raise Unsupported(f"reads self.{user_path(n.target)} directly: a parameter or buffer outside any layer (LayerLoom "
+                              "layers own all their weights; wrap it in a layer such as nn.Linear)")
+        if n.op == "call_module":
+            sub = self.gm.get_submodule(n.target)
+            tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), TensorInfo)]
+            op, params = read_module(sub, [self._shape(a) for a in tensor_args])  # Unsupported: the module itself
+            if self._any_failed(n):
+                return FAILED
+            return self._call_module(n, sub, op, params)
+        if n.op in ("call_function", "call_method"):
+            if n.op == "call_function" and n.target in REFUSED:
+                raise Unsupported(REFUSED[n.target])
+            table = FUNCTIONS if n.op == "call_function" else METHODS
+            entry = table.get(n.target) if n.op == "call_method" or hashable(n.target) else None
+            if self._any_failed(n):
+                if entry is None and has_tensor(self.runs[0].get(n)):
+                    raise Unsupported(f"LayerLoom has no layer for {target_text(self.gm, n)}")
+                return FAILED
+            if not has_tensor(self.runs[0].get(n)) and not self._has_graph_input(n):
+                return CONST  # shape arithmetic: x.size(0), x.shape[1] * 2, math.prod(...)
+            if entry is None:
+                raise Unsupported(f"LayerLoom has no layer for {target_text(self.gm, n)}")
+            handler, names, defaults = entry
+            kind, _, op = handler.partition(":")
+            bound = bind_call(n, names, defaults)
+            return HANDLERS[kind](self, n, bound, op)
+        raise Unsupported(f"an fx {n.op} node")
+
+    def _any_failed(self, n: fx.Node) -> bool:
+        return any(self.values.get(a) is FAILED for a in n.all_input_nodes)
+
+    def _has_graph_input(self, n: fx.Node) -> bool:
+        return any(isinstance(self.values.get(a), Ref | TupleOut | StateTuple | RawState)
+                   for a in n.all_input_nodes)
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _add(self, n: fx.Node, op: str, params: dict[str, Any], inputs: list[Ref | None],
+             name: str | None = None) -> str:
+        if n.op in ("call_function", "call_method"):
+            name = self.variables.get(n) or name
+        node_id = suggest_id(name or n.name, set(self.nodes))
+        spec = get_spec(op)
+        self.nodes[node_id] = PendingNode(op, tidy_params(spec, params), inputs, n.name, target_text(self.gm, n))
+        self.fx_name[node_id] = n.name
+        self.target_of[node_id] = target_text(self.gm, n)
+        return node_id
+
+    def _tensor(self, arg: Any, what: str = "input") -> Ref:
+        value = self.values.get(arg) if isinstance(arg, fx.Node) else None
+        if isinstance(value, Ref):
+            return value
+        if isinstance(value, RawState):
+            raise Unsupported("uses an RNN hidden state in PyTorch's [layers, batch, hidden] layout; LayerLoom "
+                              "keeps the batch first: index it (h_n[-1]) or transpose it (h_n.transpose(0, 1)) first")
+        if isinstance(value, TupleOut | StateTuple):
+            raise Unsupported("uses a layer's whole tuple output; pick one element (out[0]) first")
+        if isinstance(arg, fx.Node):
+            raise Unsupported(f"its {what} is not a tensor of the graph")
+        raise Unsupported(f"its {what} is a constant ({short(arg)}), not a tensor; LayerLoom has no constant layer")
+
+    def _const(self, arg: Any) -> Any:
+        """A plain value; fx nodes are read from the recorded runs and must not depend on the batch size."""
+        if isinstance(arg, fx.Node):
+            a, b = self.runs[0].get(arg), self.runs[1].get(arg)
+            if has_tensor(a):
+                raise Unsupported(f"a parameter is computed from the tensor {arg.name!r}; it must be a constant")
+            if a != b:
+                raise Unsupported(f"a parameter ({arg.name}) depends on the batch size")
+            return a
+        if isinstance(arg, tuple | list):
+            return type(arg)(self._const(v) for v in arg)
+        return arg
+
+    def _shape(self, n: fx.Node, run: int = 0) -> tuple[int, ...]:
+        info = self.runs[run].get(n)
+        if not isinstance(info, TensorInfo):
+            raise Unsupported("its result is not a single tensor")
+        return info.shape
+
+    def _batch_first(self, n: fx.Node) -> tuple[int, ...]:
+        """The output's shape without the batch (checked: dim 0 is the batch in both runs, the rest equal)."""
+        a, b = self._shape(n, 0), self._shape(n, 1)
+        if not a or a[0] != BATCHES[0] or b[0] != BATCHES[1] or a[1:] != b[1:]:
+            raise Unsupported(f"its output {list(a)} (at batch {BATCHES[0]}) does not keep the batch as the first "
+                              "dim and the other dims fixed")
+        return a[1:]
+
+    def _rank(self, arg: fx.Node) -> int:
+        return len(self._shape(arg))
+
+    def _result(self, n: fx.Node, ref: Ref) -> Ref:
+        self._batch_first(n)
+        return ref
+
+    # ---- node kinds --------------------------------------------------------------------------------------
+
+    def _placeholder(self, n: fx.Node) -> Ref:
+        index = [p for p in self.gm.graph.nodes if p.op == "placeholder"].index(n)
+        shape = self._batch_first(n)
+        node_id = suggest_id(n.target, set(self.nodes))
+        params: dict[str, Any] = {"shape": list(shape)}
+        if self.dtypes[index] != "float32":
+            params["dtype"] = self.dtypes[index]
+        self.nodes[node_id] = PendingNode("Input", params, [], n.name, f"forward argument {n.target!r}")
+        self.fx_name[node_id] = n.name
+        self.target_of[node_id] = f"forward argument {n.target!r}"
+        return Ref(node_id)
+
+    def _call_module(self, n: fx.Node, sub: nn.Module, op: str, params: dict[str, Any]) -> Any:
+        target = str(n.target)
+        calls = self.module_calls.get(target, 0) + 1
+        self.module_calls[target] = calls
+        has_weights = any(True for _ in itertools.chain(sub.parameters(), sub.buffers()))
+        if calls > 1 and has_weights:
+            raise Unsupported(f"self.{user_path(target)} is called {calls} times: LayerLoom layers cannot share weights; "
+                              "use one layer per call")
+        inputs = self._module_inputs(n, op)
+        node_id = self._add(n, op, params, inputs)
+        if has_weights:
+            self.module_nodes[target] = node_id
+        if op in TUPLE_OPS:
+            return TupleOut(node_id, op)
+        return self._result(n, Ref(node_id))
+
+    def _module_inputs(self, n: fx.Node, op: str) -> list[Ref | None]:
+        args, kwargs = list(n.args), dict(n.kwargs)
+        if op == "MultiheadAttention":
+            names = ("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask",
+                     "average_attn_weights", "is_causal")
+            bound = dict(zip(names, args, strict=False))
+            bound.update(kwargs)
+            for key, allowed in (("key_padding_mask", None), ("attn_mask", None), ("is_causal", False),
+                                 ("average_attn_weights", True)):
+                if key in bound and self._const(bound[key]) is not allowed:
+                    raise Unsupported(f"calls the attention layer with {key}={short(bound[key])}; LayerLoom's "
+                                      "MultiheadAttention takes query, key and value only")
+            if "need_weights" in bound and not self._const(bound["need_weights"]):
+                self.no_weights.add(n)
+            q = self._tensor(bound.get("query"), "query")
+            k = self._tensor(bound.get("key"), "key")
+            v = self._tensor(bound.get("value"), "value")
+            if k == q and v == q:
+                return [q, None, None]
+            return [q, k, None if v == q else v]
+        if op in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
+            count = 1 if op == "TransformerEncoderLayer" else 2
+            for key, value in [*enumerate(args)][count:] + list(kwargs.items()):
+                if self._const(value) not in (None, False):
+                    raise Unsupported(f"calls the transformer layer with a mask or flag ({key}); LayerLoom's layer "
+                                      "takes the sequence(s) only")
+            return [self._tensor(a) for a in args[:count]]
+        if op in RECURRENT_OPS and (len(args) > 1 or "hx" in kwargs):
+            if self._const(args[1] if len(args) > 1 else kwargs["hx"]) is not None:
+                raise Unsupported("passes an initial hidden state; LayerLoom's recurrent layers start from zeros")
+            args = args[:1]
+            kwargs.pop("hx", None)
+        count = get_spec(op).input_port_count()
+        if kwargs or len(args) != count:
+            raise Unsupported(f"is called with {len(args)} positional argument(s){' and keywords' if kwargs else ''}; "
+                              f"a {op} layer takes {count} tensor(s)")
+        return [self._tensor(a) for a in args]
+
+    def _output(self, n: fx.Node) -> None:
+        value = n.args[0]
+        items = list(value) if isinstance(value, tuple | list) else [value]
+        if isinstance(value, dict):
+            self.problems.append(ImportProblem(n.name, "return", "forward returns a dict; return a tensor or a "
+                                                                "tuple of tensors"))
+            return
+        for item in items:
+            if isinstance(item, fx.Node) and self.values.get(item) is FAILED:
+                continue
+            try:
+                self.outputs.append(self._tensor(item, "returned value"))
+            except Unsupported as exc:
+                self.problems.append(ImportProblem(n.name, "return", str(exc)))
+
+    # ---- results -----------------------------------------------------------------------------------------
+
+    def project(self, name: str) -> Project:
+        graph = Graph()
+        out_ids: list[str] = []
+        for i in range(len(self.outputs)):
+            base = "out" if len(self.outputs) == 1 else f"out_{i + 1}"
+            out_ids.append(suggest_id(base, set(self.nodes) | set(out_ids)))
+        for node_id, pending in self.nodes.items():
+            graph.add_node(Node(node_id, pending.op, dict(pending.params)))
+        for node_id in out_ids:
+            graph.add_node(Node(node_id, "Output"))
+        for node_id, pending in self.nodes.items():
+            for port, ref in enumerate(pending.inputs):
+                if ref is not None:
+                    graph.add_edge(Edge(ref.node, node_id, ref.port, port))
+        for node_id, ref in zip(out_ids, self.outputs, strict=True):
+            graph.add_edge(Edge(ref.node, node_id, ref.port, 0))
+        return Project(name=name, graph=graph)
+
+    def state(self, module: nn.Module) -> dict[str, torch.Tensor]:
+        state = {}
+        for path, node_id in self.module_nodes.items():
+            for key, value in self.gm.get_submodule(path).state_dict().items():
+                state[f"{node_id}.{key}"] = value.detach().clone()
+        return state
+
+
+
+def bind_call(n: fx.Node, names: tuple[str, ...], defaults: dict[str, Any]) -> dict[str, Any]:
+    args, kwargs = list(n.args), dict(n.kwargs)
+    bound: dict[str, Any] = {}
+    if names and names[-1] == "*":
+        fixed = names[:-1]
+        for name, value in zip(fixed, args, strict=False):
+            bound[name] = value
+        bound["*"] = args[len(fixed):]
+        if kwargs:
+            rest = [kwargs.pop(k) for k in ("dims", "shape", "size", "dim") if k in kwargs]
+            if rest:
+                bound["*"] = list(bound["*"]) + rest
+        if kwargs and n.target not in ("contiguous", "clone", "to", "float"):
+            raise Unsupported(f"keyword argument(s) {', '.join(kwargs)}")
+        return bound
+    if len(args) > len(names):
+        raise Unsupported(f"called with {len(args)} positional arguments")
+    for name, value in zip(names, args, strict=False):
+        bound[name] = value
+    for key, value in kwargs.items():
+        if key not in names:
+            raise Unsupported(f"the keyword argument {key}=")
+        bound[key] = value
+    for name in names:
+        if name not in bound:
+            if name not in defaults:
+                raise Unsupported(f"the argument {name} is missing")
+            bound[name] = defaults[name]
+    return bound
+
+
+
+def hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

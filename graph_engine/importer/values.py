@@ -1,0 +1,51 @@
+"""What an fx node stands for while it is mapped (step 3): a graph tensor, a layer's tuple output, a plain
+value, or a failure already reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A tensor available in the LayerLoom graph: a node's output port."""
+
+    node: str
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class TupleOut:
+    """The raw tuple a multi-output layer returns (RNN/LSTM/GRU, MultiheadAttention)."""
+
+    node: str
+    op: str
+
+
+@dataclass(frozen=True)
+class StateTuple:
+    """LSTM's (h_n, c_n) pair."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class RawState:
+    """h_n / c_n in PyTorch's [layers * directions, batch, hidden] layout (LayerLoom's port is batch-first)."""
+
+    node: str
+    port: int
+
+
+CONST = object()  # a plain value (a size, a shape): read from the recorded runs when used
+FAILED = object()  # a node that could not be mapped (already reported)
+
+
+@dataclass
+class PendingNode:
+    op: str
+    params: dict[str, Any]
+    inputs: list[Ref | None]
+    fx_name: str
+    target: str
