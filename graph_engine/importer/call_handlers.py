@@ -14,6 +14,9 @@ from graph_engine.importer.recording import BATCHES, TensorInfo
 from graph_engine.importer.report import short
 from graph_engine.importer.values import CONST, RawState, Ref, StateTuple, TupleOut
 
+# Tensor attributes that are plain values (what x.size() gives, or fixed for a traced graph).
+SIZE_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "device", "is_cuda", "requires_grad"})
+
 
 class CallHandlers:
     """Mixed into the Mapper: handlers use its helpers (_tensor, _const, _add, _result...)."""
@@ -241,7 +244,10 @@ class CallHandlers:
         return self._result(n, Ref(self._add(n, "Select", {"dim": dim, "index": position}, [x], name)))
 
     def call_getattr(self, n, b, op):
-        raise Unsupported(f"reads the attribute {self._const(b['name'])!r} of a tensor")
+        name = self._const(b["name"])
+        if name in SIZE_ATTRIBUTES:
+            return CONST  # x.shape as x.size(): read from the recorded runs where it is used
+        raise Unsupported(f"reads the attribute {name!r} of a tensor")
 
     def call_size(self, n, b, op):
         return CONST

@@ -90,7 +90,7 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
                            f"{len(shapes)} input shape(s) were given",
                            hint="give one --input-shape per forward() argument, in order")
     runs = [record_runs(traced, shapes, dtypes, batch, source) for batch in BATCHES]
-    mapper = Mapper(traced, runs, shapes, dtypes)
+    mapper = Mapper(traced, runs, shapes, dtypes, module)
     mapper.map_all()
     if mapper.problems:
         raise ImportReport(source, mapper.problems)

@@ -14,25 +14,41 @@ from graph_engine.graph import Edge, Graph, Node
 from graph_engine.identifiers import suggest_id
 from graph_engine.importer.call_handlers import HANDLERS, CallHandlers
 from graph_engine.importer.op_mapping import (
+    FUNCTIONAL_LAYERS,
     FUNCTIONS,
     METHODS,
+    MODULE_OPS,
     RECURRENT_OPS,
     REFUSED,
     TUPLE_OPS,
     Unsupported,
+    describe_target,
+    layer_class,
+    normalise,
     read_module,
     tidy_params,
 )
 from graph_engine.importer.recording import BATCHES, TensorInfo, has_tensor
 from graph_engine.importer.report import ImportProblem, short
-from graph_engine.importer.tracing import target_text, user_path, variable_names
-from graph_engine.importer.values import CONST, FAILED, PendingNode, RawState, Ref, StateTuple, TupleOut
+from graph_engine.importer.tracing import ROOT, target_text, user_path, variable_names
+from graph_engine.importer.values import (
+    CONST,
+    FAILED,
+    PHANTOM,
+    Attr,
+    PendingNode,
+    RawState,
+    Ref,
+    StateTuple,
+    TupleOut,
+)
 from graph_engine.project import Project
 
 
 class Mapper(CallHandlers):
-    def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]], shapes, dtypes):
+    def __init__(self, gm: fx.GraphModule, runs: list[dict[fx.Node, Any]], shapes, dtypes, source: nn.Module):
         self.gm = gm
+        self.source = source  # the module traced (gm holds it under ROOT)
         self.runs = runs
         self.shapes = shapes
         self.dtypes = dtypes
@@ -46,6 +62,7 @@ class Mapper(CallHandlers):
         self.target_of: dict[str, str] = {}
         self.merge_uses: dict[str, int] = {}  # Add/Multiply node id -> fx users of its value
         self.no_weights: set[fx.Node] = set()  # attention calls with need_weights=False
+        self.refused_attrs: set[fx.Node] = set()  # parameters/buffers read in forward, already reported
         self.variables = variable_names(gm.graph)
 
     # ---- driving -----------------------------------------------------------------------------------------
@@ -59,7 +76,10 @@ class Mapper(CallHandlers):
                 self.values[n] = self._map(n)
             except Unsupported as exc:
                 self.problems.append(ImportProblem(n.name, target_text(self.gm, n), str(exc)))
-                self.values[n] = FAILED
+                # a refused tensor stands in as a phantom so that the nodes it feeds are checked (and their
+                # problems listed) too; no project is built while there are problems
+                single = isinstance(self.runs[0].get(n), TensorInfo)
+                self.values[n] = Ref(f"{PHANTOM}{n.name}") if single else FAILED
         for n in self.gm.graph.nodes:
             if n.op == "placeholder" and not n.users:
                 self.problems.append(ImportProblem(n.name, f"forward argument {n.target!r}",
@@ -69,8 +89,7 @@ class Mapper(CallHandlers):
         if n.op == "placeholder":
             return self._placeholder(n)
         if n.op == "get_attr":
-            raise Unsupported(f"reads self.{user_path(n.target)} directly: a parameter or buffer outside any layer (LayerLoom "
-                              "layers own all their weights; wrap it in a layer such as nn.Linear)")
+            return Attr(str(n.target))  # refused where it is used as a tensor (_tensor), not where it is read
         if n.op == "call_module":
             sub = self.gm.get_submodule(n.target)
             tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), TensorInfo)]
@@ -79,7 +98,9 @@ class Mapper(CallHandlers):
                 return FAILED
             return self._call_module(n, sub, op, params)
         if n.op in ("call_function", "call_method"):
-            if n.op == "call_function" and n.target in REFUSED:
+            if n.op == "call_function" and hashable(n.target) and n.target in FUNCTIONAL_LAYERS:
+                return self._functional_layer(n, *FUNCTIONAL_LAYERS[n.target])
+            if n.op == "call_function" and hashable(n.target) and n.target in REFUSED:
                 raise Unsupported(REFUSED[n.target])
             table = FUNCTIONS if n.op == "call_function" else METHODS
             entry = table.get(n.target) if n.op == "call_method" or hashable(n.target) else None
@@ -126,9 +147,27 @@ class Mapper(CallHandlers):
                               "keeps the batch first: index it (h_n[-1]) or transpose it (h_n.transpose(0, 1)) first")
         if isinstance(value, TupleOut | StateTuple):
             raise Unsupported("uses a layer's whole tuple output; pick one element (out[0]) first")
+        if isinstance(value, Attr):
+            return self._attr_tensor(arg, value)
         if isinstance(arg, fx.Node):
             raise Unsupported(f"its {what} is not a tensor of the graph")
         raise Unsupported(f"its {what} is a constant ({short(arg)}), not a tensor; LayerLoom has no constant layer")
+
+    def _module(self, path: str) -> nn.Module:
+        """The source's own submodule at a traced path (the GraphModule holds copies of only what the graph
+        reads: a traced-into module's weights without its buffers or class)."""
+        return self.source.get_submodule(user_path(path)) if path != ROOT else self.source
+
+    def _attr_tensor(self, n: fx.Node, attr: Attr) -> Ref:
+        """A parameter or buffer used as a tensor. Reported once, at the read (`self.scale`), and a phantom
+        afterwards, so that every use is still checked."""
+        if n not in self.refused_attrs:
+            self.refused_attrs.add(n)
+            self.problems.append(ImportProblem(
+                n.name, target_text(self.gm, n),
+                f"reads self.{user_path(attr.target)} directly: a parameter or buffer outside any layer (LayerLoom "
+                "layers own all their weights; wrap it in a layer such as nn.Linear)"))
+        return Ref(f"{PHANTOM}{n.name}")
 
     def _const(self, arg: Any) -> Any:
         """A plain value; fx nodes are read from the recorded runs and must not depend on the batch size."""
@@ -178,15 +217,16 @@ class Mapper(CallHandlers):
         self.target_of[node_id] = f"forward argument {n.target!r}"
         return Ref(node_id)
 
-    def _call_module(self, n: fx.Node, sub: nn.Module, op: str, params: dict[str, Any]) -> Any:
-        target = str(n.target)
+    def _call_module(self, n: fx.Node, sub: nn.Module, op: str, params: dict[str, Any],
+                     target: str | None = None, inputs: list[Ref | None] | None = None) -> Any:
+        target = target or str(n.target)
         calls = self.module_calls.get(target, 0) + 1
         self.module_calls[target] = calls
         has_weights = any(True for _ in itertools.chain(sub.parameters(), sub.buffers()))
         if calls > 1 and has_weights:
             raise Unsupported(f"self.{user_path(target)} is called {calls} times: LayerLoom layers cannot share weights; "
                               "use one layer per call")
-        inputs = self._module_inputs(n, op)
+        inputs = inputs if inputs is not None else self._module_inputs(n, op)
         node_id = self._add(n, op, params, inputs)
         if has_weights:
             self.module_nodes[target] = node_id
@@ -232,6 +272,35 @@ class Mapper(CallHandlers):
                               f"a {op} layer takes {count} tensor(s)")
         return [self._tensor(a) for a in args]
 
+    def _functional_layer(self, n: fx.Node, ops: tuple[str, ...], names: tuple[str, ...],
+                          defaults: dict[str, Any]) -> Any:
+        """F.batch_norm / F.layer_norm / F.linear / F.conv2d called on one module's own weights (the forward of
+        a subclass such as timm's BatchNormAct2d): that module's layer, its weights under the module's path."""
+        what = describe_target(n.target)
+        b = bind_call(n, names, defaults)
+        weight = self.values.get(b["weight"]) if isinstance(b["weight"], fx.Node) else None
+        if not isinstance(weight, Attr) or not weight.target.endswith(".weight"):
+            raise Unsupported(f"{what} with weights that are not a module's own `weight` (use the nn layer)")
+        path = weight.target.removesuffix(".weight")
+        owner = self._module(path)
+        cls = layer_class(owner)
+        op = MODULE_OPS.get(cls) if cls is not None else None
+        if op not in ops:
+            raise Unsupported(f"{what} on the weights of {type(owner).__name__}, which is not a {' or '.join(ops)}")
+        for key, value in b.items():  # every other tensor argument: the same module's tensor of that name
+            if key in ("input", "weight") or not isinstance(value, fx.Node):
+                continue
+            attr = self.values.get(value)
+            if not isinstance(attr, Attr) or attr.target != f"{path}.{key}":
+                raise Unsupported(f"{what} with a {key} that is not self.{user_path(path)}.{key}")
+        if op.startswith("BatchNorm") and self._const(b["training"]):
+            raise Unsupported(f"{what} with training=True in eval mode (batch statistics)")
+        op, params = read_module(owner, [self._shape(b["input"])], as_op=op)
+        for key in ("eps", "normalized_shape"):  # what the call passes must be what the module holds
+            if key in b and key in params and self._const(b[key]) != normalise(get_spec(op).param(key), params[key]):
+                raise Unsupported(f"{what} with {key}={short(self._const(b[key]))}, not the module's")
+        return self._call_module(n, owner, op, params, target=path, inputs=[self._tensor(b["input"])])
+
     def _output(self, n: fx.Node) -> None:
         value = n.args[0]
         items = list(value) if isinstance(value, tuple | list) else [value]
@@ -270,7 +339,7 @@ class Mapper(CallHandlers):
     def state(self, module: nn.Module) -> dict[str, torch.Tensor]:
         state = {}
         for path, node_id in self.module_nodes.items():
-            for key, value in self.gm.get_submodule(path).state_dict().items():
+            for key, value in self._module(path).state_dict().items():
                 state[f"{node_id}.{key}"] = value.detach().clone()
         return state
 

@@ -1,7 +1,8 @@
 """How PyTorch modules and calls become catalog ops.
 
-Leaf modules: every catalog op with a `module` ("nn.Conv2d") maps back from exactly that class (a subclass
-with its own forward is not the same layer, so it is traced into instead, like any user module). Constructor
+Leaf modules: every catalog op with a `module` ("nn.Conv2d") maps back from that class and from subclasses
+that keep its forward (`known_op`); a subclass with its own forward is not the same layer, so it is traced
+into, and the functional layer it calls on its own weights (`FUNCTIONAL_LAYERS`) becomes that layer. Constructor
 arguments are read back from the module's attributes (`kernel_size`, `stride`, `bias is not None`...), written
 in LayerLoom's form (one number for a square kernel, `None` for a pooling stride equal to the kernel) and left
 out when they equal the catalog default; dims the input decides (`in_features`, `num_features`...) are left
@@ -10,7 +11,7 @@ out when they equal the catalog default; dims the input decides (`in_features`, 
 
 Calls: `FUNCTIONS` (torch / torch.nn.functional / operator callables) and `METHODS` (tensor methods) name the
 handler that `fx_import` runs for each; `REFUSED` gives calls with a known reason why there is no layer
-(F.pad: LayerLoom has no padding layer, and one is not added just for imports).
+(F.pad: LayerLoom has no padding layer yet).
 """
 
 from __future__ import annotations
@@ -116,9 +117,26 @@ def _conv_padding(module: nn.Module) -> Any:
     return padding
 
 
-def read_module(module: nn.Module, in_shapes: Sequence[tuple[int, ...]]) -> tuple[str, dict[str, Any]]:
-    """(op, params) for a leaf module; raises Unsupported. `in_shapes` are the input shapes, batch included."""
-    op = MODULE_OPS.get(type(module))
+def layer_class(module: nn.Module) -> type | None:
+    """The catalog's torch.nn class `module` is an instance of (its own class or the nearest base class), or
+    None. timm's BatchNormAct2d -> nn.BatchNorm2d."""
+    return next((cls for cls in type(module).__mro__ if cls in MODULE_OPS), None)
+
+
+def known_op(module: nn.Module) -> str | None:
+    """The catalog op of a module that *is* that layer: the class itself, or a subclass that keeps the
+    layer's forward (one with its own forward computes something else, so it is traced into)."""
+    cls = layer_class(module)
+    if cls is None or type(module).forward is not cls.forward:
+        return None
+    return MODULE_OPS[cls]
+
+
+def read_module(module: nn.Module, in_shapes: Sequence[tuple[int, ...]],
+                as_op: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(op, params) for a leaf module; raises Unsupported. `in_shapes` are the input shapes, batch included.
+    `as_op`: read the module as that op (a subclass whose forward calls the layer's function on its weights)."""
+    op = as_op or known_op(module)
     if op is None:
         raise Unsupported(f"LayerLoom has no layer for nn.{type(module).__name__}" if type(module).__module__
                           .startswith("torch.") else f"{type(module).__name__} is not a layer LayerLoom knows")
@@ -142,7 +160,7 @@ def _linear_like(module, values, in_shapes):
 def _conv(module, values, in_shapes):
     values["bias"] = module.bias is not None
     values["padding"] = _conv_padding(module)
-    if "padding_mode" not in get_spec(MODULE_OPS[type(module)]).param_names:
+    if "padding_mode" not in get_spec(MODULE_OPS[layer_class(module)]).param_names:
         _require(module.padding_mode == "zeros", f"padding_mode={module.padding_mode!r} on a transposed convolution")
 
 
@@ -357,13 +375,25 @@ METHODS: dict[str, Signature] = {
     "to": ("alias", ("input", "*"), {}),
 }
 
+# Functional layers that a module subclass calls on its own weights (timm's BatchNormAct2d calls
+# F.batch_norm(x, self.running_mean, ..., self.weight, self.bias, ...)): the call is that module's layer.
+# function -> (the ops the module may be, the call's parameter names, defaults); the module is the one whose
+# `weight` the call reads.
+_CONV = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_CONV_D = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
+FUNCTIONAL_LAYERS: dict[Any, tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]] = {
+    F.linear: (("Linear",), ("input", "weight", "bias"), {"bias": None}),
+    F.conv1d: (("Conv1d",), _CONV, _CONV_D),
+    F.conv2d: (("Conv2d",), _CONV, _CONV_D),
+    F.batch_norm: (("BatchNorm1d", "BatchNorm2d"), ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum",
+                                  "eps"), {"weight": None, "bias": None, "training": False, "momentum": 0.1,
+                                           "eps": 1e-5}),
+    F.layer_norm: (("LayerNorm",), ("input", "normalized_shape", "weight", "bias", "eps"),
+                   {"weight": None, "bias": None, "eps": 1e-5}),
+}
+
 REFUSED: dict[Any, str] = {
     F.pad: "LayerLoom has no padding layer; use the padding of the next Conv or Pool layer instead",
-    F.linear: "a functional layer with its own weights; use an nn.Linear module",
-    F.conv2d: "a functional layer with its own weights; use an nn.Conv2d module",
-    F.conv1d: "a functional layer with its own weights; use an nn.Conv1d module",
-    F.batch_norm: "a functional layer with its own weights; use an nn.BatchNorm module",
-    F.layer_norm: "a functional layer; use an nn.LayerNorm module",
     F.embedding: "a functional layer with its own weights; use an nn.Embedding module",
 }
 
@@ -386,5 +416,5 @@ def describe_target(target: Any) -> str:
     return f"{module}.{name}"
 
 
-__all__ = ["FUNCTIONS", "METHODS", "MODULE_OPS", "RECURRENT_OPS", "REFUSED", "TUPLE_OPS", "Unsupported",
-           "describe_target", "int_tuple", "normalise", "read_module", "tidy_params"]
+__all__ = ["FUNCTIONAL_LAYERS", "FUNCTIONS", "METHODS", "MODULE_OPS", "RECURRENT_OPS", "REFUSED", "TUPLE_OPS", "Unsupported",
+           "describe_target", "int_tuple", "known_op", "layer_class", "normalise", "read_module", "tidy_params"]

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from graph_engine.importer.op_mapping import describe_target
+from graph_engine.importer.op_mapping import describe_target, known_op
 from graph_engine.importer.report import ImportProblem, exc_text
 
 ROOT = "m"  # the traced module hangs under this name (see trace_module)
@@ -36,11 +36,19 @@ def defaulted_arguments(module: nn.Module, given: int) -> dict[str, Any]:
     return {p.name: p.default for p in extra}
 
 
+class _Tracer(fx.Tracer):
+    """torch.nn layers are leaves (fx's rule), and so are subclasses of catalog layers that keep the layer's
+    forward (a user's `class MyConv(nn.Conv2d): pass` is a Conv2d)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return known_op(m) is not None or super().is_leaf_module(m, module_qualified_name)
+
+
 def trace_module(module: nn.Module, concrete: dict[str, Any] | None = None) -> fx.GraphModule:
     """symbolic_trace, with the module one level down (`m.conv1`): a layer may be called `code` or `graph`,
     which are GraphModule's own attributes at the top level. Arguments in `concrete` are fixed to their values
     and their placeholders (and fx's checks of them) removed."""
-    tracer = fx.Tracer()
+    tracer = _Tracer()
     tracer.record_stack_traces = True  # to name nodes after the variables they are assigned to
     graph = tracer.trace(module, concrete_args=concrete or None)
     if concrete:

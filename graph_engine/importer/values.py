@@ -38,8 +38,17 @@ class RawState:
     port: int
 
 
+@dataclass(frozen=True)
+class Attr:
+    """A parameter or buffer read in forward (`self.cls_token`): a tensor only where a layer takes it as its
+    weights (F.batch_norm(x, self.running_mean, ...) in a BatchNorm subclass)."""
+
+    target: str
+
+
 CONST = object()  # a plain value (a size, a shape): read from the recorded runs when used
-FAILED = object()  # a node that could not be mapped (already reported)
+FAILED = object()  # a node that could not be mapped (already reported) and whose value is not one tensor
+PHANTOM = "<failed>"  # the node id of a Ref standing for a refused tensor, so that later nodes are checked too
 
 
 @dataclass

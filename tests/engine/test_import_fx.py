@@ -184,13 +184,15 @@ def test_every_unmappable_module_and_call_is_listed():
     with pytest.raises(ImportReport) as info:
         import_file(FIXTURES / "untraceable.py", "Unmappable", [(1, 8, 8)])
     problems = {p.node: p for p in info.value.problems}
-    assert set(problems) == {"pad", "act", "scale", "cumsum"}
+    # a refused node does not hide the nodes it feeds: `x * self.scale` broadcasts, and is listed too
+    assert set(problems) == {"pad", "act", "scale", "mul", "cumsum"}
+    assert "broadcasting" in problems["mul"].reason
     assert problems["pad"].target == "torch.nn.functional.pad" and "no padding layer" in problems["pad"].reason
     assert problems["act"].target == "self.act: nn.Softplus" and "nn.Softplus" in problems["act"].reason
     assert problems["scale"].target == "self.scale" and "outside any layer" in problems["scale"].reason
     assert problems["cumsum"].target == "torch.cumsum"
     text = str(info.value)
-    assert "4 problems" in text and "fx node 'pad' (torch.nn.functional.pad)" in text
+    assert "5 problems" in text and "fx node 'pad' (torch.nn.functional.pad)" in text
 
 
 def test_shared_weights_and_other_refusals():
