@@ -38,7 +38,10 @@ def defaulted_arguments(module: nn.Module, given: int) -> dict[str, Any]:
 
 class _Tracer(fx.Tracer):
     """torch.nn layers are leaves (fx's rule), and so are subclasses of catalog layers that keep the layer's
-    forward (a user's `class MyConv(nn.Conv2d): pass` is a Conv2d)."""
+    forward (a user's `class MyConv(nn.Conv2d): pass` is a Conv2d). Buffers read in forward are traced as
+    values (get_attr nodes), so `self.pe[:, :x.size(1)]` slices by the traced size instead of failing."""
+
+    proxy_buffer_attributes = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return known_op(m) is not None or super().is_leaf_module(m, module_qualified_name)
