@@ -92,6 +92,8 @@ class Mapper(CallHandlers):
             return Attr(str(n.target))  # refused where it is used as a tensor (_tensor), not where it is read
         if n.op == "call_module":
             sub = self.gm.get_submodule(n.target)
+            if type(sub).forward is nn.TransformerEncoder.forward:
+                return self._encoder_stack(n, sub)
             tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), TensorInfo)]
             op, params = read_module(sub, [self._shape(a) for a in tensor_args])  # Unsupported: the module itself
             if self._any_failed(n):
@@ -300,6 +302,26 @@ class Mapper(CallHandlers):
             if key in b and key in params and self._const(b[key]) != normalise(get_spec(op).param(key), params[key]):
                 raise Unsupported(f"{what} with {key}={short(self._const(b[key]))}, not the module's")
         return self._call_module(n, owner, op, params, target=path, inputs=[self._tensor(b["input"])])
+
+    def _encoder_stack(self, n: fx.Node, stack: nn.TransformerEncoder) -> Ref:
+        """nn.TransformerEncoder: its layers one after the other (then its norm), each keeping its weights under
+        the stack's keys (`transformer_encoder.layers.0.self_attn...`)."""
+        for key, value in [*enumerate(n.args)][1:] + list(n.kwargs.items()):
+            if self._const(value) not in (None, False):
+                raise Unsupported(f"calls the encoder stack with a mask or flag ({key}); LayerLoom's layers take "
+                                  "the sequence only")
+        x = self._tensor(n.args[0])
+        shape = self._shape(n.args[0])
+        target = str(n.target)
+        parts = [(f"layers.{i}", layer) for i, layer in enumerate(stack.layers)]
+        if stack.norm is not None:
+            parts.append(("norm", stack.norm))
+        for name, layer in parts:
+            op, params = read_module(layer, [shape])
+            node_id = self._add(n, op, params, [x], f"{n.name}_{name.replace('.', '_')}")
+            self.module_nodes[f"{target}.{name}"] = node_id
+            x = Ref(node_id)
+        return self._result(n, x)
 
     def _output(self, n: fx.Node) -> None:
         value = n.args[0]

@@ -170,7 +170,7 @@ BROADCAST, DROP_PATH = "no broadcasting", "stochastic_depth"
 PARAMETER, EXPAND, CHUNK = "a parameter or buffer outside any layer", "Tensor.expand", "Tensor.chunk"
 ATTENTION = ("unbind", "scaled_dot_product_attention", "moves the batch dimension")
 RESHAPE_PARAM = "does not keep the batch as the first dim"
-CONSTANT, SLICING, ENCODER_STACK = "no constant layer", "no slicing layer", "no layer for nn.TransformerEncoder"
+CONSTANT, SLICING = "no constant layer", "no slicing layer"
 
 
 def _torchvision(name, **kwargs):
@@ -204,7 +204,7 @@ REAL_MODELS = {
     "timm_convnext": (_timm("convnext_atto"), [BROADCAST, RESHAPE_PARAM, PARAMETER]),
     "timm_vit": (_timm("vit_tiny_patch16_224", img_size=32, patch_size=8, depth=2),
                  [EXPAND, PARAMETER, BROADCAST, *ATTENTION]),
-    "tutorial_text_transformer": (_text_classifier, [CONSTANT, PARAMETER, SLICING, BROADCAST, ENCODER_STACK]),
+    "tutorial_text_transformer": (_text_classifier, [CONSTANT, PARAMETER, SLICING, BROADCAST]),
 }
 INPUTS = {"tv_efficientnet_b0": ([(3, 64, 64)], None),  # its last stage 2x2: each of its 16 gates broadcasts
           "tutorial_text_transformer": ([(12,)], ["int64"])}
@@ -225,3 +225,22 @@ def test_real_model_imports_or_lists_only_known_blockers(key, tmp_path):
         if key == "tv_efficientnet_b0":  # every squeeze-excitation gate is listed, not only the first one
             gates = [p for p in report.problems if BROADCAST in p.reason]
             assert len(gates) == 16
+
+
+def test_a_transformer_encoder_stack_is_its_layers_in_a_row_with_the_stack_keys():
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layer = nn.TransformerEncoderLayer(16, 2, 32, 0.1, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 3, norm=nn.LayerNorm(16), enable_nested_tensor=False)
+
+        def forward(self, x):
+            return self.encoder(x)
+
+    module = Encoder()
+    result = import_module(module, [(5, 16)])
+    assert [n.op for n in result.project.graph] == ["Input", *["TransformerEncoderLayer"] * 3, "LayerNorm", "Output"]
+    assert result.max_abs_diff <= TOLERANCE
+    by_module = {f"{path}.{key.split('.', 1)[1]}" for path, node_id in result.modules.items()
+                 for key in result.state if key.startswith(node_id + ".")}
+    assert by_module == set(module.state_dict())  # every key of the stack, under its own name
