@@ -32,6 +32,12 @@ import math
 import numpy as np
 
 from graph_engine.data.base import Dataset, DatasetError
+from graph_engine.data.limits import check_fits
+
+# Bytes per generated value at the peak of generation (the result plus numpy's temporaries: random keys,
+# argsort indices, index grids), measured with tracemalloc; what the memory check multiplies by.
+TOKEN_PEAK_BYTES = 48
+WINDOW_PEAK_BYTES = 16
 
 # ---- 2-D points ---------------------------------------------------------------------------------------------
 
@@ -108,6 +114,8 @@ def windows(signal: np.ndarray, window: int, name: str, description: str) -> Dat
     if n < 1:
         raise DatasetError(f"a series of {len(signal)} steps is too short for windows of {window} steps",
                            "use a smaller window or more samples")
+    check_fits(n * window * WINDOW_PEAK_BYTES, f"the {name} dataset ({n} windows of {window} steps)",
+               "lower n_samples or window")
     idx = np.arange(n)[:, None] + np.arange(window)[None, :]
     X = signal[idx][:, :, None]
     y = signal[window:][:, None].copy()
@@ -144,6 +152,8 @@ def make_tokens(n_samples: int = 2000, seq_len: int = 16, vocab_size: int = 16, 
                 seed: int = 0) -> Dataset:
     if seq_len < 2:
         raise DatasetError(f"seq_len must be at least 2, not {seq_len}", "use seq_len 16")
+    check_fits(n_samples * seq_len * TOKEN_PEAK_BYTES, f"the tokens dataset ({n_samples} sequences of {seq_len})",
+               "lower n_samples or seq_len")
     rng = np.random.default_rng(seed)
     if rule == "order":
         if vocab_size < 4:

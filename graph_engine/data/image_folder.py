@@ -1,0 +1,180 @@
+"""A folder of images with one sub-folder per class, as a Dataset.
+
+Layout: `path/<class name>/<image files>`; class names are the sorted sub-folder names. Images are converted
+to grayscale (1 channel) or RGB (3 channels), resized to `size` x `size` (aspect ratio not kept) and scaled to
+0..1: X [N, C, size, size] float32. 16-bit images (PNG/TIFF modes I;16 and I) are scaled by 1/65535, not
+clipped to white as a plain `convert("L")` would.
+
+Two passes. `scan_folder` lists the files and opens each one's header only (format and size, no pixels):
+files that are not images, that are not regular files (a named pipe would block the reader forever, a device
+never end) or whose header claims more pixels than Pillow's decompression-bomb limit are skipped and listed
+in `Dataset.warnings` with the reason. Then the pixels are decoded into one preallocated array, after
+`limits.check_fits` has checked that it fits. Pillow's DecompressionBombWarning is turned into that skip
+message instead of being printed raw.
+"""
+
+from __future__ import annotations
+
+import warnings as py_warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from graph_engine.data.base import Dataset
+from graph_engine.data.files import file_error
+from graph_engine.data.limits import check_fits
+
+IMAGE_SUFFIX_HINT = "PNG, JPEG, BMP, GIF, TIFF or WebP"
+LAYOUT_HINT = "put the images in one sub-folder per class: FOLDER/cat/1.png, FOLDER/dog/2.png, ..."
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+@dataclass
+class FolderScan:
+    """What `scan_folder` found: one (file, label) per image, the class names, and what was skipped."""
+
+    files: list[Path] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _bomb_message(rel: str) -> str:
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    return (f"skipped {rel}: its header claims more than {limit} pixels, a possible decompression bomb "
+            "(LayerLoom does not decode it)")
+
+
+def _check_header(file: Path, rel: str) -> str | None:
+    """None when `file` is an image Pillow can decode safely; else the warning that says why it is skipped."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not file.is_file():
+        return f"skipped {rel}: not a regular file (a named pipe or device?)"
+    try:
+        with py_warnings.catch_warnings():
+            py_warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file):
+                pass
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return _bomb_message(rel)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return f"skipped {rel}: not an image ({IMAGE_SUFFIX_HINT} expected)"
+    return None
+
+
+def scan_folder(path: Path) -> FolderScan:
+    """The images of an image folder, checked by their headers (see the module docstring)."""
+    path = Path(path)
+    if not path.exists():
+        raise file_error("image folder not found", path,
+                         "check the path (relative paths start at the project file's folder)")
+    if not path.is_dir():
+        raise file_error("not a folder", path, LAYOUT_HINT)
+    scan = FolderScan()
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as exc:
+        raise file_error(f"cannot list the folder ({exc.strerror or exc})", path, "check its permissions") from None
+    class_dirs = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            class_dirs.append(entry)
+        else:
+            scan.warnings.append(f"skipped {entry.name}: files must be inside a class sub-folder")
+    for class_dir in class_dirs:
+        found = 0
+        try:
+            files = sorted(class_dir.iterdir())
+        except OSError:
+            scan.warnings.append(f"skipped folder {class_dir.name}: it cannot be read")
+            continue
+        for file in files:
+            if file.name.startswith("."):
+                continue
+            rel = f"{class_dir.name}/{file.name}"
+            if file.is_dir():
+                scan.warnings.append(f"skipped {rel}/: nested folders are not read")
+                continue
+            problem = _check_header(file, rel)
+            if problem is not None:
+                scan.warnings.append(problem)
+                continue
+            scan.files.append(file)
+            scan.labels.append(len(scan.names))
+            found += 1
+        if found:
+            scan.names.append(class_dir.name)
+        else:
+            scan.warnings.append(f"skipped class {class_dir.name!r}: its folder holds no images")
+    if not scan.files:
+        raise file_error("no images found in the folder", path, LAYOUT_HINT)
+    if len(scan.names) < 2:
+        raise file_error(f"only one class ({scan.names[0]!r}) has images; a classifier needs at least 2", path,
+                         LAYOUT_HINT)
+    return scan
+
+
+def decode_image(file: Path, channels: int, size: int) -> np.ndarray:
+    """One image as float32 [channels, size, size] in 0..1. Raises OSError/ValueError (or Pillow's errors)."""
+    from PIL import Image, ImageOps
+
+    with py_warnings.catch_warnings():
+        py_warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(file) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in SIXTEEN_BIT_MODES:
+                raw = np.asarray(img, dtype=np.float32)
+                scale = 65535.0 if img.mode != "I" or raw.max(initial=0) <= 65535 else float(2**32 - 1)
+                gray = Image.fromarray(np.clip(raw / scale, 0.0, 1.0).astype(np.float32))
+                arr = np.asarray(gray.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
+                arr = np.clip(arr, 0.0, 1.0)[None]
+                return np.repeat(arr, 3, axis=0) if channels == 3 else arr
+            if img.mode == "P":
+                img = img.convert("RGBA")
+            img = img.convert("L" if channels == 1 else "RGB").resize((size, size), Image.Resampling.BILINEAR)
+            arr = np.asarray(img, dtype=np.float32) / 255.0
+    return arr[None] if channels == 1 else np.moveaxis(arr, -1, 0)
+
+
+def load_image_folder(path: Path, color: str = "grayscale", size: int = 28) -> Dataset:
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    scan = scan_folder(path)
+    channels = 1 if color == "grayscale" else 3
+    check_fits(len(scan.files) * channels * size * size * 4, f"the image folder ({len(scan.files)} images of "
+               f"{channels}x{size}x{size})", "use a smaller size or fewer images", path=str(path))
+    X = np.empty((len(scan.files), channels, size, size), dtype=np.float32)
+    keep = np.ones(len(scan.files), dtype=bool)
+    warnings = list(scan.warnings)
+    for i, file in enumerate(scan.files):
+        rel = f"{file.parent.name}/{file.name}"
+        try:
+            X[i] = decode_image(file, channels, size)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            warnings.append(_bomb_message(rel))
+            keep[i] = False
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            warnings.append(f"skipped {rel}: the image cannot be decoded (damaged or truncated?)")
+            keep[i] = False
+    labels = np.array(scan.labels, dtype=np.int64)
+    if not keep.all():
+        X, labels = X[keep], labels[keep]
+        if len(np.unique(labels)) < 2:
+            raise file_error("fewer than 2 classes have images that decode; a classifier needs at least 2", path,
+                             LAYOUT_HINT)
+    return Dataset(
+        name="image_folder", X=X, y=labels, task="classification", kind="image",
+        num_classes=len(scan.names), class_names=tuple(scan.names), image_shape=(channels, size, size),
+        source=str(path), warnings=tuple(warnings),
+        description=f"{path.name}: {len(X)} images in {len(scan.names)} classes, {color} {size}x{size}",
+    )
+
+
+__all__ = ["IMAGE_SUFFIX_HINT", "FolderScan", "decode_image", "load_image_folder", "scan_folder"]
