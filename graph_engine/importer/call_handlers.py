@@ -12,7 +12,7 @@ from graph_engine.catalog import get_spec
 from graph_engine.importer.op_mapping import Unsupported, int_tuple
 from graph_engine.importer.recording import BATCHES, TensorInfo
 from graph_engine.importer.report import short
-from graph_engine.importer.values import CONST, RawState, Ref, StateTuple, TupleOut
+from graph_engine.importer.values import CONST, MovedBatch, Pieces, RawState, Ref, StateTuple, TupleOut
 
 # Tensor attributes that are plain values (what x.size() gives, or fixed for a traced graph).
 SIZE_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "device", "is_cuda", "requires_grad"})
@@ -180,9 +180,30 @@ class CallHandlers:
             raise Unsupported("permutes an RNN hidden state other than to batch-first (1, 0, 2)")
         x = self._tensor(b["input"])
         rank = self._rank(b["input"])
-        if len(dims) != rank or dims[0] % rank != 0:
-            raise Unsupported("moves the batch dimension (LayerLoom keeps it first: dims must start with 0)")
+        if len(dims) != rank:
+            raise Unsupported(f"permutes {rank} dims with {len(dims)} numbers")
+        dims = [d % rank for d in dims]
+        if dims[0] != 0:
+            return MovedBatch(x, tuple(dims))  # usable only by unbind(0) (call_unbind); refused elsewhere
         return self._result(n, Ref(self._add(n, "Permute", {"dims": dims}, [x])))
+
+    def call_unbind(self, n, b, op):
+        value = self.values.get(b["input"]) if isinstance(b["input"], fx.Node) else None
+        dim = int(self._const(b["dim"]))
+        if isinstance(value, MovedBatch):
+            if dim != 0:
+                raise Unsupported("unbinds a permuted tensor along a dim other than 0")
+            picked = value.dims[0]
+            rest = [d - (d > picked) for d in value.dims[1:]]  # the remaining dims after the Select
+            if rest[0] != 0:
+                raise Unsupported("moves the batch dimension (LayerLoom keeps it first: dims must start with 0)")
+            count = self._shape(b["input"])[0]
+            return Pieces(value.source, picked, count, None if rest == sorted(rest) else tuple(rest))
+        x = self._tensor(b["input"])
+        rank = self._rank(b["input"])
+        if dim % rank == 0:
+            raise Unsupported("unbinds the batch dimension (dim 0) into samples")
+        return Pieces(x, dim % rank, self._shape(b["input"])[dim % rank])
 
     def call_transpose(self, n, b, op):
         value = self.values.get(b["input"]) if isinstance(b["input"], fx.Node) else None
@@ -209,6 +230,13 @@ class CallHandlers:
         value = self.values.get(source) if isinstance(source, fx.Node) else None
         if isinstance(value, TupleOut | StateTuple | RawState) or isinstance(value, Ref):
             index = self._const(index)
+        if isinstance(value, Pieces):
+            i = tuple_index(self._const(index), value.count)
+            node_id = self._add(n, "Select", {"dim": value.dim, "index": i}, [value.source],
+                                f"{n.name}_select" if value.permute else None)
+            if value.permute:
+                node_id = self._add(n, "Permute", {"dims": list(value.permute)}, [Ref(node_id)])
+            return self._result(n, Ref(node_id))
         if isinstance(value, TupleOut):
             i = tuple_index(index, 2)
             if i == 0:
@@ -270,6 +298,7 @@ HANDLERS: dict[str, Handler] = {
     "merge": CallHandlers.call_merge,
     "mean": CallHandlers.call_mean,
     "permute": CallHandlers.call_permute,
+    "unbind": CallHandlers.call_unbind,
     "transpose": CallHandlers.call_transpose,
     "select": CallHandlers.call_select,
     "getitem": CallHandlers.call_getitem,

@@ -36,7 +36,9 @@ from graph_engine.importer.values import (
     FAILED,
     PHANTOM,
     Attr,
+    MovedBatch,
     PendingNode,
+    Pieces,
     RawState,
     Ref,
     StateTuple,
@@ -124,7 +126,7 @@ class Mapper(CallHandlers):
         return any(self.values.get(a) is FAILED for a in n.all_input_nodes)
 
     def _has_graph_input(self, n: fx.Node) -> bool:
-        return any(isinstance(self.values.get(a), Ref | TupleOut | StateTuple | RawState)
+        return any(isinstance(self.values.get(a), Ref | TupleOut | StateTuple | RawState | MovedBatch | Pieces)
                    for a in n.all_input_nodes)
 
     # ---- helpers -----------------------------------------------------------------------------------------
@@ -151,6 +153,11 @@ class Mapper(CallHandlers):
             raise Unsupported("uses a layer's whole tuple output; pick one element (out[0]) first")
         if isinstance(value, Attr):
             return self._attr_tensor(arg, value)
+        if isinstance(value, MovedBatch):
+            raise Unsupported(f"uses {arg.name}, which moves the batch dimension (LayerLoom keeps it first: a "
+                              "permute's dims must start with 0, unless the result is unbound along dim 0)")
+        if isinstance(value, Pieces):
+            raise Unsupported(f"uses all of {arg.name}'s unbound pieces at once; pick one (pieces[0])")
         if isinstance(arg, fx.Node):
             raise Unsupported(f"its {what} is not a tensor of the graph")
         raise Unsupported(f"its {what} is a constant ({short(arg)}), not a tensor; LayerLoom has no constant layer")

@@ -342,6 +342,7 @@ FUNCTIONS: dict[Any, Signature] = {
     torch.transpose: ("transpose", ("input", "dim0", "dim1"), {}),
     torch.swapaxes: ("transpose", ("input", "dim0", "dim1"), {}),
     torch.select: ("select", ("input", "dim", "index"), {}),
+    torch.unbind: ("unbind", ("input", "dim"), {"dim": 0}),
     operator.getitem: ("getitem", ("input", "index"), {}),
     getattr: ("getattr", ("input", "name"), {}),
 }
@@ -364,6 +365,7 @@ METHODS: dict[str, Signature] = {
     "transpose": ("transpose", ("input", "dim0", "dim1"), {}),
     "swapaxes": ("transpose", ("input", "dim0", "dim1"), {}),
     "select": ("select", ("input", "dim", "index"), {}),
+    "unbind": ("unbind", ("input", "dim"), {"dim": 0}),
     "add": ("merge:Add", ("input", "other", "alpha"), {"alpha": 1}),
     "mul": ("merge:Multiply", ("input", "other"), {}),
     "size": ("size", ("input", "dim"), {"dim": None}),

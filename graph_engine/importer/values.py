@@ -39,6 +39,26 @@ class RawState:
 
 
 @dataclass(frozen=True)
+class MovedBatch:
+    """A permute that moves the batch away from dim 0 (`qkv.permute(2, 0, 3, 1, 4)` in fused attention): no
+    LayerLoom tensor, but unbinding it along dim 0 picks pieces of `source` that keep the batch first."""
+
+    source: Ref
+    dims: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """x.unbind(dim): one piece per index, each a Select (and the Permute a MovedBatch asks for) on `source`,
+    made when it is picked (`q, k, v = qkv.unbind(0)`)."""
+
+    source: Ref
+    dim: int
+    count: int
+    permute: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Attr:
     """A parameter or buffer read in forward (`self.cls_token`): a tensor only where a layer takes it as its
     weights (F.batch_norm(x, self.running_mean, ...) in a BatchNorm subclass)."""
