@@ -163,6 +163,18 @@ def test_timm_regnet_with_batchnorm_act_layers_imports_end_to_end(tmp_path):
     assert collections.Counter(n.op for n in result.project.graph)["BatchNorm2d"] >= 20
 
 
+@pytest.mark.slow
+def test_timm_mlp_mixer_imports_end_to_end(tmp_path):
+    timm()
+    from timm.models.mlp_mixer import MlpMixer
+
+    torch.manual_seed(0)
+    module = MlpMixer(num_classes=10, img_size=32, patch_size=8, num_blocks=2, embed_dim=32)
+    result = imports_end_to_end(module, [(3, 32, 32)], tmp_path, "Mixer")
+    ops = collections.Counter(n.op for n in result.project.graph)
+    assert ops["Transpose"] >= 4 and ops["LayerNorm"] == 5  # token mixing runs across the patches
+
+
 # What still blocks each model (docs/DECISIONS.md, "Importing real models"): the reasons a refusal may give.
 # The catalog ops they need are being added; a model that imports must then pass imports_end_to_end.
 RELU6, HARDSIGMOID = "no layer for nn.ReLU6", "no layer for nn.Hardsigmoid"
