@@ -20,7 +20,8 @@ def connection_problem(graph: Graph, result: CheckResult | None, edge: Edge) -> 
     src_spec, dst_spec = get_spec(graph.node(edge.src).op), get_spec(graph.node(edge.dst).op)
     if src_spec is None or dst_spec is None:
         return "fix the unknown layer type first"
-    if edge.src_port >= len(src_spec.outputs):
+    src_params = graph.node(edge.src).params
+    if edge.src_port >= src_spec.output_port_count(src_params if isinstance(src_params, dict) else None):
         return f"{src_spec.op} has no output port {edge.src_port}"
     connected = {e.dst_port for e in graph.in_edges(edge.dst) if e != edge}
     if edge.dst_port >= dst_spec.input_port_count(len(connected | {edge.dst_port})) or (

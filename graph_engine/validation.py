@@ -373,9 +373,10 @@ def _port_problems(graph: Graph, node: Node, spec: LayerSpec, bad_inputs: set[st
     if spec.variadic and len(by_port) < spec.min_inputs and by_port:
         diags.append(Diagnostic(ERROR, node.id, f"{spec.op} needs at least {spec.min_inputs} inputs",
                                 "connect another tensor to it"))
+    n_outputs = spec.output_port_count(node.params if isinstance(node.params, dict) else None)
     for e in graph.out_edges(node.id):
-        if e.dst in graph and e.src_port >= len(spec.outputs):
-            outs = "no outputs" if not spec.outputs else f"output ports 0..{len(spec.outputs) - 1}"
+        if e.dst in graph and e.src_port >= n_outputs:
+            outs = "no outputs" if not spec.outputs else f"output ports 0..{n_outputs - 1}"
             diags.append(Diagnostic(ERROR, e.dst, f"the edge from {_short(node.id)} uses its output port {e.src_port}, "
                                     f"but {spec.op} has {outs}", "connect from an existing output", edge=e))
             bad_inputs.add(e.dst)

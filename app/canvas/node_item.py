@@ -278,6 +278,9 @@ class NodeItem(QGraphicsItem):
     def set_params(self, params: dict[str, Any]) -> None:
         """The node's params changed: re-lay out the key-param line."""
         self._params = dict(params)
+        if self._sync_ports():
+            for e in self.edges:
+                e.adjust()
         self._relayout()
 
     def rename(self, new_id: str) -> None:
@@ -398,8 +401,11 @@ class NodeItem(QGraphicsItem):
     def _sync_ports(self) -> bool:
         """Create or drop port items to match the spec; returns whether the count changed."""
         n_in = self.input_port_count()
-        n_out = len(self.spec.outputs) if self.spec else max(
-            (e.edge.src_port + 1 for e in self.edges if e.src is self), default=0)
+        used_out = max((e.edge.src_port + 1 for e in self.edges if e.src is self), default=0)
+        # Ops whose output count follows a param (Chunk) keep a port while an edge still uses it; validation
+        # reports that edge until it is removed.
+        n_out = max(self.spec.output_port_count(self._params), used_out if self.spec.output_count else 0) \
+            if self.spec else used_out
         changed = n_in != len(self.inputs) or n_out != len(self.outputs)
         while len(self.inputs) < n_in:
             i = len(self.inputs)
@@ -407,7 +413,7 @@ class NodeItem(QGraphicsItem):
             self.inputs[-1].setVisible(self._ports_visible)
         while len(self.outputs) < n_out:
             i = len(self.outputs)
-            name = self.spec.outputs[i].name if self.spec else f"output{i}"
+            name = self.spec.output_port_name(i) if self.spec else f"output{i}"
             self.outputs.append(PortItem(self, True, i, name))
             self.outputs[-1].setVisible(self._ports_visible)
         for ports, n in ((self.inputs, n_in), (self.outputs, n_out)):

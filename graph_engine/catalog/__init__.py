@@ -18,9 +18,12 @@ from graph_engine.catalog import (
     linear,
     merge,
     normalization,
+    padding,
     pooling,
+    rearrange,
     recurrent,
     reshape,
+    tensor,
 )
 from graph_engine.catalog.spec import (
     REQUIRED,
@@ -33,8 +36,8 @@ from graph_engine.catalog.spec import (
 )
 
 # Palette order: the order categories appear in, and within each the order of SPECS in the family module.
-FAMILIES = (io, linear, conv, pooling, normalization, activation, dropout, recurrent, attention, embedding,
-            reshape, merge)
+FAMILIES = (io, linear, conv, padding, pooling, normalization, activation, dropout, recurrent, attention, embedding,
+            tensor, reshape, rearrange, merge)
 
 
 def _build() -> dict[str, LayerSpec]:

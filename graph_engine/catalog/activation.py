@@ -128,4 +128,34 @@ MISH = _activation("Mish", "x * tanh(softplus(x)), a smooth self-gated activatio
 HARDSWISH = _activation("Hardswish", "A cheap piecewise approximation of SiLU/Swish, used in mobile "
                         "networks (MobileNetV3).", ("hard swish", "mobile"))
 
-SPECS = (RELU, LEAKY_RELU, ELU, GELU, SILU, TANH, SIGMOID, SOFTMAX, LOG_SOFTMAX, PRELU, MISH, HARDSWISH)
+RELU6 = _activation("ReLU6", "ReLU capped at 6 (min(max(0, x), 6)); keeps activations small for low-precision "
+                    "mobile networks (MobileNetV2).", ("relu", "mobile", "clipped"))
+
+HARDSIGMOID = _activation("Hardsigmoid", "A cheap piecewise-linear sigmoid (relu6(x + 3) / 6), used for the "
+                          "gates of MobileNetV3's squeeze-excitation blocks.", ("hard sigmoid", "gate", "mobile"))
+
+
+def _hardtanh_shape(inputs, p):
+    if p["min_val"] >= p["max_val"]:
+        raise ShapeError(f"Hardtanh's min_val={p['min_val']:g} is not below max_val={p['max_val']:g}",
+                         "choose a min_val smaller than max_val", param="min_val")
+    return _same_shape(inputs, p)
+
+
+HARDTANH = _activation(
+    "Hardtanh", "Clips values into [min_val, max_val] (linear in between): a cheap tanh.", ("clip", "clamp"),
+    params=(Param("min_val", ParamKind.FLOAT, -1.0, min=-1e6, max=1e6, doc="Values below this become it."),
+            Param("max_val", ParamKind.FLOAT, 1.0, min=-1e6, max=1e6, doc="Values above this become it.")),
+    shape_rule=_hardtanh_shape,
+)
+
+SOFTPLUS = _activation(
+    "Softplus", "A smooth ReLU, log(1 + exp(beta * x)) / beta, always positive; used for scales and rates that "
+    "must stay above zero.", ("smooth relu", "positive"),
+    params=(Param("beta", ParamKind.FLOAT, 1.0, min=1e-6, max=1e6, doc="Sharpness: larger is closer to ReLU."),
+            Param("threshold", ParamKind.FLOAT, 20.0, min=0.0, max=1e6,
+                  doc="Above this (times beta) the output is the input itself, for numerical stability.")),
+)
+
+SPECS = (RELU, LEAKY_RELU, ELU, GELU, SILU, TANH, SIGMOID, SOFTMAX, LOG_SOFTMAX, PRELU, MISH, HARDSWISH, RELU6,
+         HARDSIGMOID, HARDTANH, SOFTPLUS)

@@ -2,6 +2,11 @@
 
 They take a growing list of inputs (ports 0..n-1, at least two). Add and Multiply need identical shapes;
 LayerLoom does not broadcast silently, so a mismatch is reported instead of producing a surprising shape.
+Broadcasting is there when the node declares it (`broadcast: true`, written on its card): then the inputs
+must have the same number of dims and every dim must agree or be 1 in all inputs but one, which stretch to
+match (a squeeze-excitation gate [C, 1, 1] times an image [C, H, W], a layer scale [1, D] times [N, D]).
+Inputs of different ranks are refused even then: with the batch dim in front, torch would align a shorter
+shape with the wrong dims.
 """
 
 from __future__ import annotations
@@ -18,16 +23,42 @@ def _expr(x: str) -> str:
 
 def _elementwise_shape(op: str):
     def rule(inputs, p):
+        if p.get("broadcast"):
+            return (TensorType(_broadcast_shape(op, inputs), inputs[0].dtype),)
         first = inputs[0]
         for i, t in enumerate(inputs[1:], start=1):
             if t.shape != first.shape:
                 raise ShapeError(
                     f"{op} needs inputs of the same shape, but input 0 is {first} and input {i} is {t}",
                     "make the shapes match first: a Linear (features), a 1x1 Conv2d (channels) or a Reshape "
-                    "before one of the inputs")
+                    "before one of the inputs; or set broadcast to stretch size-1 dims")
         return (TensorType(first.shape, first.dtype),)
 
     return rule
+
+
+def _broadcast_shape(op: str, inputs) -> tuple[int, ...]:
+    first = inputs[0]
+    for i, t in enumerate(inputs[1:], start=1):
+        if t.rank != first.rank:
+            raise ShapeError(
+                f"{op} broadcasts only between inputs with the same number of dims, but input 0 is {first} and "
+                f"input {i} is {t}", "add a Reshape that gives the smaller input size-1 dims, e.g. [C, 1, 1]")
+    shape = []
+    for d in range(first.rank):
+        sizes = {t.shape[d] for t in inputs} - {1}
+        if len(sizes) > 1:
+            listed = ", ".join(str(t) for t in inputs)
+            raise ShapeError(f"{op} cannot broadcast {listed}: dim {d + 1} is {' and '.join(map(str, sorted(sizes)))}",
+                             "each dim must be equal in all inputs or 1 in the ones that stretch")
+        shape.append(sizes.pop() if sizes else 1)
+    return tuple(shape)
+
+
+def _broadcast_param() -> Param:
+    return Param("broadcast", ParamKind.BOOL, False,
+                 doc="Let size-1 dims stretch to match the other inputs (same number of dims); off: shapes must "
+                     "be equal.")
 
 
 def _elementwise_flops(inputs, outputs, p):
@@ -38,26 +69,29 @@ ADD = LayerSpec(
     op="Add",
     category="Merge",
     doc="Adds its inputs element by element; used for residual (skip) connections, as in ResNet.",
+    params=(_broadcast_param(),),
     shape_rule=_elementwise_shape("Add"),
     inputs=(Port("input"),),
     variadic=True,
     min_inputs=2,
     emit=lambda xs, p: " + ".join(_expr(x) for x in xs),
     flops=_elementwise_flops,
-    keywords=("sum", "plus", "residual", "skip connection", "shortcut"),
+    keywords=("sum", "plus", "residual", "skip connection", "shortcut", "broadcast", "bias"),
 )
 
 MULTIPLY = LayerSpec(
     op="Multiply",
     category="Merge",
     doc="Multiplies its inputs element by element; used for gating, where one branch scales another.",
+    params=(_broadcast_param(),),
     shape_rule=_elementwise_shape("Multiply"),
     inputs=(Port("input"),),
     variadic=True,
     min_inputs=2,
     emit=lambda xs, p: " * ".join(_expr(x) for x in xs),
     flops=_elementwise_flops,
-    keywords=("product", "times", "gate", "gating", "hadamard", "elementwise"),
+    keywords=("product", "times", "gate", "gating", "hadamard", "elementwise", "broadcast", "scale",
+              "squeeze-excitation", "layer scale"),
 )
 
 

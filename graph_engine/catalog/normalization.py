@@ -220,4 +220,34 @@ INSTANCE_NORM2D = LayerSpec(
     keywords=("instance normalization", "in", "normalize", "style transfer"),
 )
 
-SPECS = (BATCH_NORM1D, BATCH_NORM2D, LAYER_NORM, GROUP_NORM, INSTANCE_NORM2D)
+def _layer_norm2d_shape(inputs, p):
+    (x,) = inputs
+    expect_rank(x, (3,), "LayerNorm2d", "[channels, height, width]")
+    return (TensorType(x.shape, x.dtype),)
+
+
+# An nn.LayerNorm over the channels, called on the image with its channels moved last and back: the layer
+# torchvision's and timm's LayerNorm2d are (their weights load as they are).
+LAYER_NORM2D = LayerSpec(
+    op="LayerNorm2d",
+    category="Normalization",
+    doc="LayerNorm over the channels of each pixel of a [C, H, W] image (ConvNeXt); unlike GroupNorm it does "
+        "not mix pixels.",
+    params=(
+        Param("num_channels", ParamKind.INT, inferred=lambda inputs: inputs[0].shape[0], min=1, max=MAX_FEATURES,
+              doc="Channels of the input (inferred)."),
+        Param("eps", ParamKind.FLOAT, 1e-6, min=1e-12, max=1.0, torch_default=1e-5,
+              doc="Small number added to the variance for numerical stability (ConvNeXt uses 1e-6)."),
+        Param("elementwise_affine", ParamKind.BOOL, True, doc="Learn a per-channel scale (and shift)."),
+        Param("bias", ParamKind.BOOL, True, doc="Learn the shift too (needs elementwise_affine)."),
+    ),
+    module="nn.LayerNorm",
+    positional=("num_channels",),
+    call=lambda m, xs, p: f"{m}({xs[0]}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)",
+    shape_rule=_layer_norm2d_shape,
+    param_count=lambda inputs, p: (p["num_channels"] * (2 if p["bias"] else 1)) if p["elementwise_affine"] else 0,
+    flops=_stats_flops("elementwise_affine"),
+    keywords=("layer normalization", "channel layernorm", "convnext", "normalize", "ln"),
+)
+
+SPECS = (BATCH_NORM1D, BATCH_NORM2D, LAYER_NORM, GROUP_NORM, INSTANCE_NORM2D, LAYER_NORM2D)

@@ -97,6 +97,9 @@ class Param:
     # For an inferred param: whether an explicit value other than the inferred one is still right
     # (LayerNorm's normalized_shape may name several trailing dims). Default: it must equal the inferred one.
     explicit_ok: Callable[[Sequence[TensorType], Any], bool] | None = None
+    # Passed when the layer is called in forward(), not to its constructor (causal attention's mask); the
+    # spec's `call` writes it into the call.
+    forward_arg: bool = False
 
     @property
     def required(self) -> bool:
@@ -115,10 +118,22 @@ class Port:
     doc: str = ""
 
 
+@dataclass(frozen=True)
+class ModuleCall:
+    """A constructor argument that is itself a module (nn.TransformerEncoder's encoder_layer). The printer
+    writes it as `nn.X(args, kwargs)`; the values inside are validated params, like every other argument."""
+
+    module: str  # "nn.TransformerEncoderLayer"
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
 ShapeRule = Callable[[Sequence[TensorType], Mapping[str, Any]], Sequence[TensorType]]
 CountRule = Callable[[Sequence[TensorType], Mapping[str, Any]], int]
 FlopRule = Callable[[Sequence[TensorType], Sequence[TensorType], Mapping[str, Any]], int]
 EmitRule = Callable[[Sequence[str], Mapping[str, Any]], str]
+CallRule = Callable[[str, Sequence[str], Mapping[str, Any]], str]
+AttributeRule = Callable[[Mapping[str, Any]], str]
 
 
 def _no_params(inputs: Sequence[TensorType], p: Mapping[str, Any]) -> int:
@@ -137,7 +152,16 @@ class LayerSpec:
     - `module` ("nn.Conv2d"): a submodule built with `module_args`, called with the input tensors;
     - `emit`: a function of (input expressions, params) returning a Python expression (structural ops).
     Ops with several outputs give `output_exprs`, expressions over `{r}` (the raw call result) that pick each
-    output port in LayerLoom's batch-first convention.
+    output port in LayerLoom's batch-first convention; without them output port i is `{r}[i]`. An op whose
+    number of outputs depends on its params (Chunk) gives `output_count`.
+
+    A module op may give `call`: the forward() expression for (module expression, input expressions,
+    params), when the call is more than `module(inputs)` (LayerNorm2d's permutes, a causal mask).
+
+    An `emit` op may own a tensor: `attribute` gives the expression of its initial value, stored in
+    __init__ as `self.<node id>`, an nn.Parameter (`attribute_kind="parameter"`, learned and saved with the
+    weights) or a non-persistent buffer (`"buffer"`, a fixed table rebuilt from the params). `emit` then
+    receives `self.<node id>` before the input expressions.
     """
 
     op: str
@@ -154,6 +178,13 @@ class LayerSpec:
     positional: tuple[str, ...] = ()  # params passed positionally to the constructor, in this order
     emit: EmitRule | None = None
     output_exprs: tuple[str, ...] = ()
+    output_count: Callable[[Mapping[str, Any]], int] | None = None
+    call: CallRule | None = None
+    # Constructor arguments when they are more than the params (nn.TransformerEncoder takes a layer).
+    arguments: Callable[[Mapping[str, Any]], tuple[list[Any], dict[str, Any]]] | None = None
+    attribute: AttributeRule | None = None
+    # "parameter" or "buffer", with `attribute`; or a function of the params giving one of them
+    attribute_kind: str | Callable[[Mapping[str, Any]], str] = ""
     param_count: CountRule = _no_params
     flops: FlopRule = _elementwise_flops
     keywords: tuple[str, ...] = ()  # extra words the palette search matches ("fully connected", "dense")
@@ -180,13 +211,46 @@ class LayerSpec:
             return f"{self.inputs[0].name}{index}" if self.inputs else f"input{index}"
         return self.inputs[index].name
 
+    def output_port_count(self, raw: Mapping[str, Any] | None = None) -> int:
+        """How many output ports a node with these (possibly unchecked) params has."""
+        if self.output_count is None:
+            return len(self.outputs)
+        values = {q.name: q.default for q in self.params}
+        values.update(raw or {})
+        try:
+            return max(1, int(self.output_count(values)))
+        except (TypeError, ValueError, KeyError):
+            return len(self.outputs)
+
+    def output_port_name(self, index: int) -> str:
+        if index < len(self.outputs):
+            return self.outputs[index].name
+        return f"output{index}"
+
+    def output_expr(self, port: int) -> str:
+        """The expression over `{r}` (the raw result) that picks output `port`."""
+        return self.output_exprs[port] if self.output_exprs else f"{{r}}[{int(port)}]"
+
+    def owned_kind(self, p: Mapping[str, Any]) -> str:
+        """What the tensor named by `attribute` is for these params: "parameter" or "buffer"."""
+        kind = self.attribute_kind
+        return kind(p) if callable(kind) else kind
+
+    def call_text(self, module: str, args: Sequence[str], p: Mapping[str, Any]) -> str:
+        """How forward() calls the module: `module(args)` unless the spec says more."""
+        if self.call is not None:
+            return self.call(module, args, p)
+        return f"{module}({', '.join(args)})"
+
     def module_args(self, p: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """Constructor arguments for `module`: positional ones in order, then keywords that differ from
         torch's default (so the emitted code reads like hand-written code)."""
+        if self.arguments is not None:
+            return self.arguments(p)
         args = [p[name] for name in self.positional]
         kwargs: dict[str, Any] = {}
         for param in self.params:
-            if param.name in self.positional:
+            if param.name in self.positional or param.forward_arg:
                 continue
             value = p.get(param.name)
             if param.omit_if_equals is not None and value == p.get(param.omit_if_equals):
@@ -264,6 +328,7 @@ __all__ = [
     "REQUIRED",
     "SAME",
     "LayerSpec",
+    "ModuleCall",
     "Param",
     "ParamKind",
     "Port",

@@ -3,7 +3,8 @@
 A program is a list of instructions in execution order:
 - Placeholder: a forward() argument (one per Input node);
 - CallModule: a submodule built in __init__ and called in forward();
-- CallFunction: a structural op written as an expression over its inputs (Add, Concat, Reshape...);
+- CallFunction: a structural op written as an expression over its inputs (Add, Concat, Reshape...); one that
+  owns a tensor (Parameter, PositionalEncoding) names it in `attribute`, built in __init__ as self.<attribute>;
 - Return: the values forward() returns, one per Output node.
 Every value is a plain local variable name chosen by the Namespace, so the printer only pastes names.
 """
@@ -39,6 +40,12 @@ class CallFunction:
     params: dict[str, Any]
     args: list[str]
     result: str
+    port_vars: dict[int, str] = field(default_factory=dict)  # multi-output ops: output port -> variable
+    attribute: str = ""  # the self.<attribute> tensor the op owns (spec.attribute), or ""
+
+    def emit_args(self) -> list[str]:
+        """The expressions `spec.emit` receives: the owned tensor first, then the inputs."""
+        return ([f"self.{self.attribute}"] if self.attribute else []) + list(self.args)
 
 
 @dataclass

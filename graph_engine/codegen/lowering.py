@@ -37,21 +37,21 @@ def lower(project: Project, result: CheckResult | None = None) -> Program:
             port_var[(node_id, 0)] = node_id
         elif node.op == "Output":
             returns.append((args[0], node_id, info.inputs[0]))
-        elif spec.module:
-            call = CallModule(node_id, spec, info.params, args, node_id)
-            if spec.output_exprs:
+        else:
+            if spec.module:
+                call = CallModule(node_id, spec, info.params, args, node_id)
+            else:
+                call = CallFunction(spec, info.params, args, node_id, attribute=node_id if spec.attribute else "")
+            if len(info.outputs) > 1:
                 call.result = ns.create(f"{node_id}_out")
                 used = sorted({e.src_port for e in graph.out_edges(node_id)})
                 for port in used:
-                    name = node_id if port == 0 else ns.create(f"{node_id}_{spec.outputs[port].name}")
+                    name = node_id if port == 0 else ns.create(f"{node_id}_{spec.output_port_name(port)}")
                     call.port_vars[port] = name
                     port_var[(node_id, port)] = name
             else:
                 port_var[(node_id, 0)] = node_id
             body.append(call)
-        else:
-            body.append(CallFunction(spec, info.params, args, node_id))
-            port_var[(node_id, 0)] = node_id
     ret = Return([r[0] for r in returns], [r[1] for r in returns], [r[2] for r in returns])
     return Program(class_name, project.name, placeholders, body, ret)
 

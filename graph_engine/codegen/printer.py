@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from graph_engine.catalog.spec import ModuleCall
 from graph_engine.codegen.ir import CallFunction, CallModule, Placeholder, Program
 
 INDENT = "    "
@@ -21,6 +22,9 @@ def format_value(value: Any) -> str:
         return repr(float(value))
     if isinstance(value, str):
         return repr(str(value))
+    if isinstance(value, ModuleCall):
+        parts = [format_value(a) for a in value.args] + [f"{k}={format_value(v)}" for k, v in value.kwargs]
+        return f"{value.module}({', '.join(parts)})"
     if isinstance(value, tuple | list):
         items = [format_value(v) for v in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
@@ -55,8 +59,11 @@ def _header(program: Program) -> list[str]:
 
 def _class(program: Program) -> list[str]:
     lines = [f"class {program.class_name}(nn.Module):", f"{INDENT}def __init__(self):", f"{INDENT * 2}super().__init__()"]
-    for call in program.modules:
-        lines.append(f"{INDENT * 2}self.{call.name} = {_constructor(call)}")
+    for instr in program.body:
+        if isinstance(instr, CallModule):
+            lines.append(f"{INDENT * 2}self.{instr.name} = {_constructor(instr)}")
+        elif instr.attribute:
+            lines.append(f"{INDENT * 2}{_attribute(instr)}")
     args = ", ".join(["self"] + [p.name for p in program.placeholders])
     lines += ["", f"{INDENT}def forward({args}):"]
     shapes = ", ".join(f"{p.name}: [batch, {_dims(p.type)}]{_dtype_note(p)}" for p in program.placeholders)
@@ -73,15 +80,22 @@ def _constructor(call: CallModule) -> str:
     return f"{call.spec.module}({', '.join(parts)})"
 
 
+def _attribute(instr: CallFunction) -> str:
+    """The __init__ line of a tensor an op owns: a learned nn.Parameter or a fixed, non-persistent buffer."""
+    value = instr.spec.attribute(instr.params)
+    if instr.spec.owned_kind(instr.params) == "buffer":
+        return f"self.register_buffer({instr.attribute!r}, {value}, persistent=False)"
+    return f"self.{instr.attribute} = nn.Parameter({value})"
+
+
 def _forward_lines(instr: CallModule | CallFunction) -> list[str]:
     if isinstance(instr, CallFunction):
-        return [f"{instr.result} = {instr.spec.emit(instr.args, instr.params)}"]
-    call = f"self.{instr.name}({', '.join(instr.args)})"
-    if not instr.spec.output_exprs:
-        return [f"{instr.result} = {call}"]
+        call = instr.spec.emit(instr.emit_args(), instr.params)
+    else:
+        call = instr.spec.call_text(f"self.{instr.name}", instr.args, instr.params)
     lines = [f"{instr.result} = {call}"]
     for port, var in instr.port_vars.items():
-        lines.append(f"{var} = {instr.spec.output_exprs[port].format(r=instr.result)}")
+        lines.append(f"{var} = {instr.spec.output_expr(port).format(r=instr.result)}")
     return lines
 
 

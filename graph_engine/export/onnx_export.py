@@ -9,7 +9,8 @@ checked with `onnx.checker.check_model` and written atomically.
 
 Warnings. Under the TorchScript exporter torch warns that it is deprecated, emits TracerWarnings from inside
 nn.RNN/nn.MultiheadAttention (their Python fast-path checks, which do not change the exported graph here) and
-a note about recurrent layers exported at a batch size other than 1. Those exact warnings are silenced inside
+a note about recurrent layers exported at a batch size other than 1, and a note that a Slice with a negative
+step (padding layers) is not constant-folded. Those exact warnings are silenced inside
 the export call only; every export is then compared with onnxruntime at batch sizes 1 and 5
 (`graph_engine.export.verify.verify_onnx`), which is what proves the graph right.
 
@@ -187,23 +188,24 @@ def _failing_nodes(program, model, inputs: tuple, opset: int) -> list[tuple[str,
     failing = []
     for instr in program.body:
         args = [values[a] for a in instr.args]
+        names = [f"a{i}" for i in range(len(args))]
         if isinstance(instr, CallFunction):
-            expr = instr.spec.emit([f"a{i}" for i in range(len(args))], instr.params)
-            step = _Step(None, expr, ())
+            expr = instr.spec.emit(([f"self.{instr.attribute}"] if instr.attribute else []) + names, instr.params)
             node = instr.result
         else:
-            exprs = tuple(instr.spec.output_exprs[p].format(r="r") for p in instr.port_vars)
-            step = _Step(getattr(model, instr.name), None, exprs)
+            expr = instr.spec.call_text(f"self.{instr.name}", names, instr.params)
             node = instr.name
+        picks = tuple(instr.spec.output_expr(p).format(r="r") for p in instr.port_vars)
+        step = _Step(model, expr, picks)
         try:
             with torch.no_grad():
                 outs = step(*args)
-            outs = outs if isinstance(outs, tuple) else (outs,)
-            if isinstance(instr, CallFunction) or not instr.spec.output_exprs:
-                values[instr.result] = outs[0]
-            else:
+            outs = outs if picks else (outs,)
+            if picks:
                 for var, out in zip(instr.port_vars.values(), outs, strict=True):
                     values[var] = out
+            else:
+                values[instr.result] = outs[0]
         except Exception:
             break  # the program itself fails here: nothing further can be isolated
         names = [f"input{i}" for i in range(len(args))]
@@ -216,32 +218,31 @@ def _failing_nodes(program, model, inputs: tuple, opset: int) -> list[tuple[str,
 
 
 def _step_class():
+    import torch
     from torch import nn
 
     class Step(nn.Module):
-        """One instruction of a program as a module: a layer (and its output picks) or an expression."""
+        """One instruction of a program as a module: its forward() expression over the model (`self`) and the
+        arguments, and its output picks."""
 
-        def __init__(self, layer, expr: str | None, picks: tuple[str, ...]):
+        def __init__(self, model, expr: str, picks: tuple[str, ...]):
             super().__init__()
-            self.layer = layer
+            self.model = model
             self.expr = expr
             self.picks = picks
 
         def forward(self, *args):
-            import torch
-
-            if self.layer is None:
-                return eval(self.expr, {"torch": torch}, {f"a{i}": a for i, a in enumerate(args)})  # noqa: S307
-            r = self.layer(*args)
+            scope = {"self": self.model, **{f"a{i}": a for i, a in enumerate(args)}}
+            r = eval(self.expr, {"torch": torch, "nn": nn}, scope)  # noqa: S307 - our own generated expression
             if not self.picks:
                 return r
-            return tuple(eval(p, {}, {"r": r}) for p in self.picks)  # noqa: S307 - our own output_exprs
+            return tuple(eval(p, {}, {"r": r}) for p in self.picks)  # noqa: S307 - our own output picks
 
     return Step
 
 
-def _Step(layer, expr, picks):  # noqa: N802 - builds a torch module class defined on first use
-    return _cached(_step_class)(layer, expr, picks)
+def _Step(model, expr, picks):  # noqa: N802 - builds a torch module class defined on first use
+    return _cached(_step_class)(model, expr, picks)
 
 
 @functools.cache
@@ -343,6 +344,10 @@ class _quiet_exporter(warnings.catch_warnings):  # noqa: N801 - used as a contex
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.")
         warnings.filterwarnings("ignore", message=r"Exporting a model to ONNX with a batch_size other than 1",
                                 category=UserWarning, module=r"torch\.onnx\._internal\.")
+        # Padding layers export a Slice with a negative step (torch's pad order is last dim first), which the
+        # constant folder skips: the graph stays right, only unfolded.
+        warnings.filterwarnings("ignore", message=r"Constant folding - Only steps=1 can be constant folded",
+                                category=UserWarning)
         return result
 
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graph_engine.catalog import get_spec
-from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType
+from graph_engine.catalog.spec import LayerSpec, ModuleCall, ShapeError, TensorType
 from graph_engine.params import resolve_params
 
 BATCH = 2
@@ -31,15 +31,35 @@ TORCH_ERRORS = (RuntimeError, IndexError, ValueError)
 NAMESPACE = {"torch": torch, "nn": nn, "F": F}
 
 
+def build_module(name: str, args, kwargs) -> nn.Module:
+    """nn.X(*args, **kwargs), building ModuleCall arguments (a TransformerEncoder's layer) first."""
+    def value(v):
+        return build_module(v.module, v.args, dict(v.kwargs)) if isinstance(v, ModuleCall) else v
+
+    return getattr(nn, name.removeprefix("nn."))(*[value(a) for a in args], **{k: value(v) for k, v in kwargs.items()})
+
+
 def call_op(spec: LayerSpec, values: Mapping[str, Any], xs: Sequence[torch.Tensor]) -> tuple[Any, int]:
-    """Call the op on real tensors: its nn module (in eval mode) or its emitted expression.
-    Returns (raw result, the module's real parameter count)."""
+    """Call the op on real tensors (in eval mode): its nn module, called as the spec says, or its emitted
+    expression (over a module holding the tensor the op owns, if any). Returns (raw result, real parameter
+    count)."""
+    names = [f"x{i}" for i in range(len(xs))]
+    owner = nn.Module()
     if spec.module:
         args, kwargs = spec.module_args(values)
-        module = getattr(nn, spec.module.removeprefix("nn."))(*args, **kwargs).eval()
-        return module(*xs), sum(p.numel() for p in module.parameters())
-    names = [f"x{i}" for i in range(len(xs))]
-    return eval(spec.emit(names, values), dict(NAMESPACE), dict(zip(names, xs, strict=True))), 0
+        owner.m = build_module(spec.module, args, kwargs)
+        expr = spec.call_text("self.m", names, values)
+    else:
+        if spec.attribute:
+            tensor = eval(spec.attribute(values), dict(NAMESPACE))
+            if spec.owned_kind(values) == "buffer":
+                owner.register_buffer("t", tensor, persistent=False)
+            else:
+                owner.t = nn.Parameter(tensor)
+        expr = spec.emit((["self.t"] if spec.attribute else []) + names, values)
+    owner.eval()
+    scope = {"self": owner, **dict(zip(names, xs, strict=True))}
+    return eval(expr, dict(NAMESPACE), scope), sum(p.numel() for p in owner.parameters())
 
 
 def check_agrees(op: str, raw: Mapping[str, Any], types: Sequence[TensorType], torch_may_accept: bool = False) -> bool:
@@ -71,8 +91,9 @@ def run_op(spec: LayerSpec, raw_params: Mapping[str, Any], input_types: Sequence
     xs = [make_input(t, int_high=int_high) for t in input_types]
     with torch.no_grad():
         result, real_params = call_op(spec, res.values, xs)
-    if spec.output_exprs:
-        outs = [eval(expr.format(r="r"), dict(NAMESPACE), {"r": result}) for expr in spec.output_exprs]
+    if len(predicted) > 1:
+        outs = [eval(spec.output_expr(i).format(r="r"), dict(NAMESPACE), {"r": result})
+                for i in range(len(predicted))]
     else:
         outs = [result]
     return predicted, outs, predicted_params, real_params

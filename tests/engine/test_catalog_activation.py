@@ -11,7 +11,7 @@ from tests.engine.op_harness import assert_matches
 
 shapes = st.lists(st.integers(1, 8), max_size=3).map(tuple)
 
-SIMPLE = ["ReLU", "SiLU", "Tanh", "Sigmoid", "Mish", "Hardswish"]
+SIMPLE = ["ReLU", "SiLU", "Tanh", "Sigmoid", "Mish", "Hardswish", "ReLU6", "Hardsigmoid"]
 
 
 @pytest.mark.parametrize("op", SIMPLE)
@@ -37,6 +37,24 @@ def test_elu(shape, alpha):
 @given(shape=shapes, approximate=st.sampled_from(["none", "tanh"]))
 def test_gelu(shape, approximate):
     assert_matches(get_spec("GELU"), {"approximate": approximate}, [TensorType(shape)])
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=shapes, low=st.floats(-10.0, 10.0), width=st.floats(0.01, 10.0))
+def test_hardtanh(shape, low, width):
+    assert_matches(get_spec("Hardtanh"), {"min_val": low, "max_val": low + width}, [TensorType(shape)])
+
+
+def test_hardtanh_needs_min_below_max():
+    with pytest.raises(ShapeError) as info:
+        get_spec("Hardtanh").shape_rule([TensorType((4,))], {"min_val": 1.0, "max_val": 1.0})
+    assert info.value.param == "min_val"
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=shapes, beta=st.floats(0.1, 10.0), threshold=st.floats(0.0, 50.0))
+def test_softplus(shape, beta, threshold):
+    assert_matches(get_spec("Softplus"), {"beta": beta, "threshold": threshold}, [TensorType(shape)])
 
 
 @pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])
@@ -77,7 +95,8 @@ def test_prelu_num_parameters_must_match_channels():
 
 def test_no_inplace_anywhere_and_docs_present():
     specs = specs_in("Activation")
-    assert {s.op for s in specs} == {*SIMPLE, "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax", "PReLU"}
+    assert {s.op for s in specs} == {*SIMPLE, "LeakyReLU", "ELU", "GELU", "Softmax", "LogSoftmax", "PReLU",
+                                       "Hardtanh", "Softplus"}
     for spec in specs:
         assert "inplace" not in spec.param_names
         assert spec.doc and "\n" not in spec.doc

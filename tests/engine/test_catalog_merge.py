@@ -45,10 +45,49 @@ def test_add_and_multiply(op, types):
     assert accepted == all(t.shape == types[0].shape for t in types)
 
 
+@st.composite
+def broadcast_inputs(draw):
+    base = draw(shapes)
+    n = draw(st.integers(2, 3))
+    types = []
+    for _ in range(n):
+        shape = [1 if draw(st.booleans()) else s for s in base]
+        if draw(st.integers(0, 4)) == 0:
+            shape[draw(st.integers(0, len(shape) - 1))] += 1  # a real mismatch
+        if draw(st.integers(0, 5)) == 0:
+            shape = shape[1:] or [2, *shape]  # another rank
+        types.append(TensorType(tuple(shape)))
+    return types
+
+
+def same_rank_broadcastable(types):
+    return len({t.rank for t in types}) == 1 and broadcastable(types)
+
+
+@settings(max_examples=60, deadline=None)
+@given(op=st.sampled_from(["Add", "Multiply"]), types=broadcast_inputs())
+def test_declared_broadcast(op, types):
+    # LayerLoom broadcasts only between equal ranks: torch would align a shorter shape with the batch dim.
+    accepted = check_agrees(op, {"broadcast": True}, types, torch_may_accept=broadcastable(types))
+    assert accepted == same_rank_broadcastable(types)
+
+
+def test_squeeze_excitation_gate_broadcasts_only_when_declared():
+    spec = get_spec("Multiply")
+    types = [TensorType((16, 8, 8)), TensorType((16, 1, 1))]
+    with pytest.raises(ShapeError) as info:
+        spec.shape_rule(types, {"broadcast": False})
+    assert "broadcast" in info.value.hint
+    assert spec.shape_rule(types, {"broadcast": True}) == (TensorType((16, 8, 8)),)
+    with pytest.raises(ShapeError) as info:
+        spec.shape_rule([TensorType((16, 8, 8)), TensorType((16,))], {"broadcast": True})
+    assert "same number of dims" in info.value.message and "[C, 1, 1]" in info.value.hint
+
+
 def test_shape_mismatch_message_names_both_shapes():
     spec = get_spec("Add")
     with pytest.raises(ShapeError) as info:
-        spec.shape_rule([TensorType((8, 4)), TensorType((8, 5))], {})
+        spec.shape_rule([TensorType((8, 4)), TensorType((8, 5))], {"broadcast": False})
     assert "[8, 4]" in info.value.message and "[8, 5]" in info.value.message
     assert "Linear" in info.value.hint and "Conv2d" in info.value.hint and "Reshape" in info.value.hint
 

@@ -9,7 +9,7 @@ from torch import nn
 from graph_engine.catalog import get_spec
 from graph_engine.catalog.spec import ShapeError, TensorType
 from graph_engine.params import resolve_params
-from tests.engine.op_harness import assert_matches
+from tests.engine.op_harness import assert_matches, call_op
 
 dims = st.integers(1, 8)
 eps = st.sampled_from([1e-5, 1e-3, 1e-12, 0.1])
@@ -117,3 +117,41 @@ def test_inferred_features_are_positional():
     spec = get_spec("GroupNorm")
     values = resolve_params(spec, {}, [TensorType((6, 4, 4))]).values
     assert spec.module_args(values) == ([2, 6], {})
+
+
+class TorchvisionLayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d, copied (torchvision does not import with the CPU torch wheel)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.tuples(st.integers(1, 6), st.integers(1, 4), st.integers(1, 4)), affine=st.booleans(),
+       bias=st.booleans(), eps=st.sampled_from([1e-5, 1e-6]))
+def test_layer_norm2d_is_torchvisions(shape, affine, bias, eps):
+    spec = get_spec("LayerNorm2d")
+    raw = {"elementwise_affine": affine, "bias": bias, "eps": eps}
+    assert_matches(spec, raw, [TensorType(shape)])
+    values = resolve_params(spec, raw, [TensorType(shape)]).values
+    reference = TorchvisionLayerNorm2d(shape[0], eps=eps, elementwise_affine=affine, bias=bias)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn_like(p))
+    args, kwargs = spec.module_args(values)
+    module = nn.LayerNorm(*args, **kwargs)
+    module.load_state_dict(reference.state_dict(), strict=True)  # torchvision's weights load as they are
+    x = torch.randn(2, *shape)
+    got = eval(spec.call_text("m", ["x"], values), {"nn": nn}, {"m": module, "x": x})
+    assert torch.allclose(got, reference(x), atol=1e-6)
+
+
+def test_layer_norm2d_normalises_each_pixel_over_channels():
+    spec = get_spec("LayerNorm2d")
+    values = resolve_params(spec, {"elementwise_affine": False}, [TensorType((8, 3, 3))]).values
+    out, _ = call_op(spec, values, [torch.randn(2, 8, 3, 3) * 5 + 2])
+    assert torch.allclose(out.mean(dim=1), torch.zeros(2, 3, 3), atol=1e-5)
+    with pytest.raises(ShapeError):
+        spec.shape_rule([TensorType((8, 3))], values)
