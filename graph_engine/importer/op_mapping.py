@@ -34,9 +34,20 @@ class Unsupported(Exception):
 
 # ---- leaf modules ------------------------------------------------------------------------------------------
 
-MODULE_OPS: dict[type, str] = {
-    getattr(nn, spec.module.removeprefix("nn.")): spec.op for spec in CATALOG.values() if spec.module
-}
+def _module_ops() -> dict[type, str]:
+    """nn class -> op. When several ops build the same class, the one called plainly wins (LayerNorm2d is an
+    nn.LayerNorm called on permuted images; the module alone says LayerNorm)."""
+    ops: dict[type, str] = {}
+    for spec in CATALOG.values():
+        if spec.module and spec.call is None:
+            ops.setdefault(getattr(nn, spec.module.removeprefix("nn.")), spec.op)
+    for spec in CATALOG.values():
+        if spec.module:
+            ops.setdefault(getattr(nn, spec.module.removeprefix("nn.")), spec.op)
+    return ops
+
+
+MODULE_OPS: dict[type, str] = _module_ops()
 
 # Ops whose module returns a tuple that getitem picks from (multi-output specs).
 TUPLE_OPS = frozenset(spec.op for spec in CATALOG.values() if spec.output_exprs)

@@ -22,7 +22,7 @@ class Unmappable(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(1, 4, 3)
         self.scale = nn.Parameter(torch.ones(1))
-        self.act = nn.Softplus()
+        self.act = nn.Softsign()
         self.fc = nn.Linear(4 * 8 * 8, 10)
 
     def forward(self, x):
