@@ -12,10 +12,10 @@ so a full check of a 1000-node graph takes milliseconds (see benchmarks/bench_ch
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 
 from graph_engine.catalog import closest_op, get_spec
 from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType
@@ -31,6 +31,13 @@ WARNING = "warning"
 MAX_PARAMS_PER_NODE = 1 << 30
 MAX_ELEMENTS_PER_SAMPLE = 1 << 28
 BYTES_PER_ELEMENT = 4
+# The same for the whole model, since many layers each under the limits can still add up to more memory than
+# any machine has: at most 2^31 parameters (8 GiB of float32 weights, ~32 GiB to train with Adam), at most
+# 2^28 activation values per sample summed over all layers (1 GiB per sample), and, when the batch size is
+# known, an estimated training memory of at most 256 GiB.
+MAX_TOTAL_PARAMS = 1 << 31
+MAX_ACTIVATIONS_PER_SAMPLE = 1 << 28
+MAX_TRAINING_BYTES = 256 << 30
 
 
 @dataclass(frozen=True)
@@ -107,14 +114,22 @@ class CheckResult:
 def check(graph_or_project) -> CheckResult:
     """Check a graph (or a project's graph) from scratch."""
     graph = getattr(graph_or_project, "graph", graph_or_project)
-    return Checker(graph).check()
+    return Checker(graph, _batch_size(getattr(graph_or_project, "training", None))).check()
+
+
+def _batch_size(training: Any) -> int | None:
+    value = training.get("batch_size") if isinstance(training, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 class Checker:
     """Incremental checking of one live graph (the app keeps one per document)."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, batch_size: int | None = None):
         self.graph = graph
+        self.batch_size = batch_size  # for the whole-model memory limit; None checks per sample only
         self._infos: dict[str, NodeInfo] = {}
         self._dirty: set[str] = set(graph.nodes)
         self._structure: _Structure | None = None
@@ -188,7 +203,26 @@ class Checker:
             info = self._infos.get(node_id)
             if info is not None:
                 diagnostics.extend(info.diagnostics)
-        return CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
+        diagnostics.extend(self._unexplained(diagnostics))
+        result = CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
+        diagnostics.extend(model_size_problems(result, self.batch_size))
+        return result
+
+    def _unexplained(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Safety net: a node left without an output shape must have a reason on it or upstream of it. Every
+        consumer of a shape (codegen, training, the canvas) relies on "no errors" meaning "every shape known",
+        so a node that fails silently is reported here rather than crash them later."""
+        with_errors = {d.node_id for d in diagnostics if d.is_error}
+        found: list[Diagnostic] = []
+        for node_id in self.graph.nodes:
+            info = self._infos.get(node_id)
+            if (info is not None and info.outputs is not None) or node_id in with_errors:
+                continue
+            sources = [self._infos.get(e.src) for e in self.graph.in_edges(node_id)]
+            if all(src is not None and src.outputs is not None for src in sources) or not with_errors:
+                found.append(Diagnostic(ERROR, node_id, "LayerLoom could not work out this layer's output shape",
+                                        "check its params and its input; please report this project as a bug"))
+        return found
 
     def _infer(self, node: Node, structure: _Structure, skip_shapes: bool = False) -> NodeInfo:
         spec = get_spec(node.op)
@@ -206,7 +240,12 @@ class Checker:
         info.params = resolution.values
         for problem in resolution.problems:
             info.diagnostics.append(Diagnostic(ERROR, node.id, problem.message, problem.hint, problem.field))
-        if inputs is None or any(v is None and not spec.param(k).nullable for k, v in resolution.values.items()):
+        if inputs is None:
+            return info
+        missing = [k for k, v in resolution.values.items() if v is None and not spec.param(k).nullable]
+        if missing:
+            if not info.diagnostics:  # a size the input should give but does not: say why, never skip silently
+                info.diagnostics.append(_uninferable(node.id, spec, missing[0], inputs, resolution.values))
             return info
         try:
             outputs = tuple(spec.shape_rule(inputs, resolution.values))
@@ -238,6 +277,21 @@ class Checker:
                     return None
                 types[i] = types[0]  # an unconnected optional input receives input 0 (self-attention)
         return types  # type: ignore[return-value]
+
+
+def _uninferable(node_id: str, spec: LayerSpec, name: str, inputs: list[TensorType], values: dict[str, Any]) -> Diagnostic:
+    """The diagnostic for an inferred param the incoming tensor cannot give (Linear after a Mean that leaves
+    one number per sample). The shape rule usually has the precise words, so it is asked first."""
+    try:
+        spec.shape_rule(inputs, values)
+    except ShapeError as exc:
+        return Diagnostic(ERROR, node_id, exc.message, exc.hint, exc.param or name)
+    except Exception:  # noqa: BLE001 - the rule was never meant to run without this value; fall through
+        pass
+    shown = ", ".join(str(t) for t in inputs)
+    hint = ("the input holds one number per sample: keep a dimension (e.g. Mean with keepdim) or Reshape it to [1]"
+            if any(t.rank == 0 for t in inputs) else f"reshape the input so that {name} can be read from it")
+    return Diagnostic(ERROR, node_id, f"{spec.op} cannot work out {name} from its input {shown}", hint, name)
 
 
 def _dtype_problem(spec: LayerSpec, inputs: list[TensorType]) -> tuple[str, str] | None:
@@ -288,8 +342,8 @@ class _Structure:
 def _analyse_structure(graph: Graph) -> _Structure:
     diags: list[Diagnostic] = []
     bad_inputs: set[str] = set()
-    nxg = nx.MultiDiGraph()
-    nxg.add_nodes_from(graph.nodes)
+    succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    pred: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for edge in graph.edges:
         if edge.src not in graph or edge.dst not in graph:
             missing = edge.src if edge.src not in graph else edge.dst
@@ -299,34 +353,122 @@ def _analyse_structure(graph: Graph) -> _Structure:
             if edge.dst in graph:
                 bad_inputs.add(edge.dst)
             continue
-        nxg.add_edge(edge.src, edge.dst)
+        succ[edge.src].append(edge.dst)
+        pred[edge.dst].append(edge.src)
     for node in graph:
         diags.extend(_node_structure(graph, node, bad_inputs))
+    # Every step below is linear in the graph's size: a 20,000-node chain with a back edge checks in well under
+    # a second (benchmarks/bench_check_cycle.py). A search per node, as before, took minutes.
+    order = _topological_order(graph, succ, pred)
     in_cycle: set[str] = set()
-    for component in nx.strongly_connected_components(nxg):
-        if len(component) > 1 or any(nxg.has_edge(n, n) for n in component):
-            in_cycle |= component
-    if in_cycle:
+    if len(order) < len(succ):
+        # What has no order lies on a cycle or downstream of one; only the former are reported.
+        ordered = set(order)
+        blocked = {n for n in succ if n not in ordered}
+        cycles = _cycle_members(_trim_tails(blocked, succ, pred), succ)
         for node_id in graph.nodes:
-            if node_id in in_cycle:
+            if node_id in cycles:
                 diags.append(Diagnostic(ERROR, node_id, "this layer is part of a cycle: data would flow in a loop",
                                         "remove one of the edges that closes the loop"))
-        acyclic = nxg.subgraph(n for n in nxg if n not in in_cycle)
-        order = [n for n in nx.topological_sort(acyclic) if not _after_cycle(nxg, n, in_cycle)]
-        in_cycle |= {n for n in nxg if n not in in_cycle and n not in set(order)}
-    else:
-        order = list(nx.lexicographical_topological_sort(nxg, key=_index_key(graph)))
-    live = _reachability(graph, nxg, diags)
+        in_cycle = blocked
+    live = _reachability(graph, succ, pred, diags)
     return _Structure(order, diags, in_cycle, bad_inputs, live)
 
 
-def _index_key(graph: Graph):
+def _topological_order(graph: Graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> list[str]:
+    """Kahn's algorithm, always taking the available node that comes first in the file (a stable order for
+    generated code). Nodes on or after a cycle never become available and are left out."""
     index = {node_id: i for i, node_id in enumerate(graph.nodes)}
-    return lambda node_id: index[node_id]
+    waiting = {n: len(p) for n, p in pred.items()}
+    ready = [(index[n], n) for n, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, node_id = heapq.heappop(ready)
+        order.append(node_id)
+        for nxt in succ[node_id]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, (index[nxt], nxt))
+    return order
 
 
-def _after_cycle(nxg: nx.MultiDiGraph, node_id: str, in_cycle: set[str]) -> bool:
-    return any(a in in_cycle for a in nx.ancestors(nxg, node_id))
+def _trim_tails(nodes: set[str], succ: dict[str, list[str]], pred: dict[str, list[str]]) -> set[str]:
+    """`nodes` without those that lead to no other member (the long tail after a cycle): they cannot be on a
+    cycle, and peeling them off is far cheaper than running Tarjan over them."""
+    left = set(nodes)
+    onward = {n: sum(1 for m in succ[n] if m in left) for n in left}
+    stack = [n for n, count in onward.items() if count == 0]
+    while stack:
+        node_id = stack.pop()
+        left.discard(node_id)
+        for prev in pred[node_id]:
+            if prev in left:
+                onward[prev] -= 1
+                if onward[prev] == 0:
+                    stack.append(prev)
+    return left
+
+
+def _cycle_members(nodes: set[str], succ: dict[str, list[str]]) -> set[str]:
+    """The nodes of `nodes` that lie on a cycle: members of a strongly connected component of more than one
+    node, or with an edge to themselves (Tarjan's algorithm, iterative so that long chains cannot overflow)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    members: set[str] = set()
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(succ[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node_id, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in nodes:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(succ[child])))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node_id] = min(low[node_id], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node_id])
+            if low[node_id] == index[node_id]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node_id:
+                        break
+                if len(component) > 1 or node_id in succ[node_id]:
+                    members.update(component)
+    return members
+
+
+def _reach(neighbours: dict[str, list[str]], sources) -> set[str]:
+    """The sources and every node reachable from them along `neighbours`, in one search."""
+    seen = set(sources)
+    stack = list(seen)
+    while stack:
+        for nxt in neighbours[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def _node_structure(graph: Graph, node: Node, bad_inputs: set[str]) -> list[Diagnostic]:
@@ -390,19 +532,16 @@ def _port_label(spec: LayerSpec, port: int) -> str:
     return "the input"
 
 
-def _reachability(graph: Graph, nxg: nx.MultiDiGraph, diags: list[Diagnostic]) -> frozenset[str]:
+def _reachability(graph: Graph, succ: dict[str, list[str]], pred: dict[str, list[str]],
+                  diags: list[Diagnostic]) -> frozenset[str]:
     inputs = [n.id for n in graph if n.op == "Input"]
     outputs = [n.id for n in graph if n.op == "Output"]
     if not inputs:
         diags.append(Diagnostic(ERROR, None, "the network has no Input", "add an Input layer from the palette"))
     if not outputs:
         diags.append(Diagnostic(ERROR, None, "the network has no Output", "add an Output layer after the last layer"))
-    from_inputs: set[str] = set(inputs)
-    for i in inputs:
-        from_inputs |= nx.descendants(nxg, i)
-    to_outputs: set[str] = set(outputs)
-    for o in outputs:
-        to_outputs |= nx.ancestors(nxg, o)
+    from_inputs = _reach(succ, inputs)
+    to_outputs = _reach(pred, outputs)
     for node in graph:
         if node.op == "Input" and inputs and outputs and node.id not in to_outputs:
             diags.append(Diagnostic(WARNING, node.id, "this Input does not lead to any Output", "connect it or delete it"))
@@ -422,14 +561,43 @@ def _short(value: object) -> str:
     return text if len(text) <= 42 else text[:39] + "..."
 
 
+def activations_per_sample(result: CheckResult) -> int:
+    """Values every live node outputs for one sample (what backward keeps), summed over the model."""
+    return sum(t.numel for n in result.live if (info := result.nodes.get(n)) and info.outputs for t in info.outputs)
+
+
+def model_size_problems(result: CheckResult, batch_size: int | None = None) -> list[Diagnostic]:
+    """Whole-model limits (see MAX_TOTAL_PARAMS): refused with a message before export or training allocates."""
+    problems: list[Diagnostic] = []
+    params = result.total_params
+    if params > MAX_TOTAL_PARAMS:
+        biggest = max(result.live, key=lambda n: result.nodes[n].param_count if n in result.nodes else 0)
+        problems.append(Diagnostic(
+            ERROR, None, f"the model would have {params:,} parameters in all ({_bytes(params)} of weights, about "
+            f"{_bytes(4 * params)} to train)", f"use smaller layers (the largest is {biggest!r}); LayerLoom refuses "
+            f"models over {MAX_TOTAL_PARAMS:,} parameters before allocating anything"))
+    activations = activations_per_sample(result)
+    if activations > MAX_ACTIVATIONS_PER_SAMPLE:
+        problems.append(Diagnostic(
+            ERROR, None, f"the layers' outputs add up to {activations:,} values per sample ({_bytes(activations)} "
+            "for a single sample)", "use a smaller Input or downsample earlier; LayerLoom refuses models over "
+            f"{_bytes(MAX_ACTIVATIONS_PER_SAMPLE)} of activations per sample"))
+    if batch_size is not None and not problems:
+        memory = estimated_memory_bytes(result, batch_size)
+        if memory > MAX_TRAINING_BYTES:
+            problems.append(Diagnostic(
+                ERROR, None, f"training at batch size {batch_size} would need about {memory / 2**30:,.0f} GiB "
+                "(weights, gradients, Adam state, activations)",
+                f"lower training.batch_size or the model's sizes; LayerLoom refuses over "
+                f"{MAX_TRAINING_BYTES >> 30} GiB", "batch_size"))
+    return problems
+
+
 def estimated_memory_bytes(result: CheckResult, batch_size: int) -> int:
     """Rough training memory: weights, gradients and Adam's two moments (4x params), plus activations kept
     for backward (every live node's outputs, twice for their gradients) at `batch_size`."""
-    params = result.total_params
-    activations = sum(t.numel for n in result.live if (info := result.nodes.get(n)) and info.outputs
-                      for t in info.outputs)
-    return BYTES_PER_ELEMENT * (4 * params + 2 * batch_size * activations)
+    return BYTES_PER_ELEMENT * (4 * result.total_params + 2 * batch_size * activations_per_sample(result))
 
 
-__all__ = ["ERROR", "WARNING", "CheckResult", "Checker", "Diagnostic", "NodeInfo", "check",
-           "estimated_memory_bytes"]
+__all__ = ["ERROR", "WARNING", "CheckResult", "Checker", "Diagnostic", "NodeInfo", "activations_per_sample", "check",
+           "estimated_memory_bytes", "model_size_problems"]
