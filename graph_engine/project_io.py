@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,20 +259,33 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` atomically (temp file in the same folder, fsync, rename); on any failure the
     previous file is left as it was and the temp file is removed."""
-    path = Path(path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    atomic_write_with(path, write)
+
+
+def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Atomically replace `path` by what `write(temp_path)` puts in a temp file beside it (for writers that
+    want a file name, such as torch.save or safetensors): the temp file gets the permissions a plain save
+    would give (not mkstemp's owner-only 0600), is flushed to disk and renamed over `path`; a symlinked `path`
+    is written through. OSError becomes ProjectError; the temp file never outlives a failure."""
+    path = _real_target(Path(path))
     folder = path.parent if str(path.parent) else Path(".")
+    remove_stale_temp_files(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)
+        os.close(fd)
     except OSError as exc:
         raise ProjectError(f"cannot save {path}: {exc.strerror or exc}", hint="choose a folder you can write to") from None
     try:
-        # mkstemp creates the file private (0600); give it the permissions a normal save would.
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
+        os.chmod(tmp, mode)  # last: a read-only mode must not stop the writes above
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -281,6 +296,65 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             raise ProjectError(f"cannot save {path}: {exc.strerror or exc}",
                                hint="the previous version of the file was left unchanged") from None
         raise
+
+
+# A save writes `.NAME.layerloom-PID-RANDOM.tmp` beside NAME and renames it over NAME. A save killed before
+# the rename leaves that file behind; the next save of NAME removes such files when the process that made
+# them is gone (or, where that cannot be asked, when they are over a day old), so they never pile up.
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_AGE_S = 24 * 3600
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.layerloom-{os.getpid()}-"
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete temp files that earlier, interrupted saves of `path` left beside it; returns what was removed.
+    Never raises: a file that cannot be removed is left for the next save."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    prefix = f".{path.name}.layerloom-"
+    removed: list[Path] = []
+    try:
+        candidates = [folder / name for name in os.listdir(folder)
+                      if name.startswith(prefix) and name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        pid_text = candidate.name[len(prefix):].split("-", 1)[0]
+        try:
+            info = candidate.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if not (pid_text.isdigit() and int(pid_text) != os.getpid() and _process_gone(int(pid_text))) \
+                    and time.time() - info.st_mtime < STALE_TEMP_AGE_S:
+                continue
+            candidate.unlink()
+            removed.append(candidate)
+        except OSError:
+            continue
+    return removed
+
+
+def _process_gone(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate it there; only the age counts
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False
+
+
+def _real_target(path: Path) -> Path:
+    """Where a save must go: a symlinked project is saved into the file the link points to (the link stays),
+    as the app's own save does; replacing the link by a regular file would leave the real file stale."""
+    if not path.is_symlink():
+        return path
+    return Path(os.path.realpath(path))
 
 
 def _current_umask() -> int:

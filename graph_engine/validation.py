@@ -203,26 +203,33 @@ class Checker:
             info = self._infos.get(node_id)
             if info is not None:
                 diagnostics.extend(info.diagnostics)
-        diagnostics.extend(self._unexplained(diagnostics))
+        diagnostics.extend(self._unexplained(diagnostics, structure))
         result = CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
         diagnostics.extend(model_size_problems(result, self.batch_size))
         return result
 
-    def _unexplained(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    def _unexplained(self, diagnostics: list[Diagnostic], structure: _Structure) -> list[Diagnostic]:
         """Safety net: a node left without an output shape must have a reason on it or upstream of it. Every
         consumer of a shape (codegen, training, the canvas) relies on "no errors" meaning "every shape known",
         so a node that fails silently is reported here rather than crash them later."""
         with_errors = {d.node_id for d in diagnostics if d.is_error}
-        found: list[Diagnostic] = []
-        for node_id in self.graph.nodes:
+        # On or after a cycle nothing is inferred, for a reason already reported.
+        excused = structure.in_cycle if with_errors else ()
+        silent = [n for n in self.graph.nodes if n not in with_errors and n not in excused
+                  and ((info := self._infos.get(n)) is None or info.outputs is None)]
+        if not silent:
+            return []
+
+        def inferred(node_id: str) -> bool:
             info = self._infos.get(node_id)
-            if (info is not None and info.outputs is not None) or node_id in with_errors:
-                continue
-            sources = [self._infos.get(e.src) for e in self.graph.in_edges(node_id)]
-            if all(src is not None and src.outputs is not None for src in sources) or not with_errors:
-                found.append(Diagnostic(ERROR, node_id, "LayerLoom could not work out this layer's output shape",
-                                        "check its params and its input; please report this project as a bug"))
-        return found
+            return info is not None and info.outputs is not None
+
+        # A node whose inputs are all known has no excuse; when nothing at all is reported, none has.
+        culprits = [n for n in silent if all(inferred(e.src) for e in self.graph.in_edges(n))]
+        if not culprits and not with_errors:
+            culprits = silent
+        return [Diagnostic(ERROR, n, "LayerLoom could not work out this layer's output shape",
+                           "check its params and its input; please report this project as a bug") for n in culprits]
 
     def _infer(self, node: Node, structure: _Structure, skip_shapes: bool = False) -> NodeInfo:
         spec = get_spec(node.op)
