@@ -13,6 +13,7 @@ every layer whose weights are missing, unexpected or of the wrong shape, instead
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,11 @@ def _read_torch(path: Path) -> dict[str, Any]:
     import torch
 
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # A damaged header byte reads as "pickle protocol 87": torch warns before it fails; the failure
+            # below is the message, not a raw UserWarning.
+            warnings.simplefilter("ignore", UserWarning)
+            data = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise WeightsError(f"{path.name} holds Python objects, not only tensors, so LayerLoom refuses to load it "
                            "(unpickling it could run code)",
@@ -79,6 +84,10 @@ def _read_torch(path: Path) -> dict[str, Any]:
     except (RuntimeError, OSError, EOFError, ValueError) as exc:
         raise WeightsError(f"cannot read weights {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}",
                            hint="the file is damaged or is not a PyTorch weights file") from None
+    except Exception as exc:  # noqa: BLE001 - a changed byte makes the weights-only unpickler fail in any way
+        # (KeyError, IndexError, TypeError, AttributeError...): the file is damaged, never a traceback.
+        raise WeightsError(f"cannot read weights {path}: the file is damaged ({type(exc).__name__} while "
+                           "unpickling its tensors)", hint="save the weights again, or use a .safetensors file") from None
     if isinstance(data, Mapping) and "state_dict" in data and isinstance(data["state_dict"], Mapping):
         data = data["state_dict"]
     if not isinstance(data, Mapping) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)

@@ -409,6 +409,8 @@ class Trainer:
         except OSError as exc:
             return self._fail(f"cannot write to the run folder {self.run_dir}: {exc.strerror or exc}", None, "error",
                               "choose a folder you can write to, with free space", error=exc)
+        except ck.CheckpointError as exc:  # a full disk while saving: the previous checkpoint is kept
+            return self._fail(str(exc), None, "error", exc.hint, error=exc)
 
     def _should_stop(self, epoch: int) -> bool:
         """Check the flags: wait while paused; True when the run must stop."""
@@ -725,12 +727,11 @@ class Trainer:
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": ck.rng_state(generators, self.device),
         }
-        ck.save_weights(self.model, self.run_dir / ck.LAST_WEIGHTS, {"epoch": str(self.epoch)})
-        ck.save_state(state, self.run_dir / ck.LAST_STATE)
+        ck.save_checkpoint(self.run_dir, state, self.model)
 
     def _apply_state(self, state: dict[str, Any]) -> None:
-        source = str(self.run_dir / ck.LAST_WEIGHTS)
-        ck.load_into(self.model, ck.load_weights(self.run_dir / ck.LAST_WEIGHTS), source)
+        source = str(self.run_dir / ck.LAST_STATE)
+        ck.load_into(self.model, ck.checkpoint_weights(self.run_dir, state), source)
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scheduler is not None and state.get("scheduler") is not None:
