@@ -168,6 +168,9 @@ class Checker:
 
     def _on_params(self, node_id: str) -> None:
         self._dirty.add(node_id)
+        spec = get_spec(self.graph.node(node_id).op) if node_id in self.graph else None
+        if spec is not None and spec.output_count is not None:
+            self._structure = None  # its output ports (which edges are valid) follow its params (Chunk)
 
     def _on_renamed(self, old: str, new: str) -> None:
         self._structure = None

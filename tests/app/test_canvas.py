@@ -193,6 +193,38 @@ def test_multi_output_and_variadic_ports(qtbot):
     doc.close()
 
 
+def test_chunk_output_ports_follow_its_chunks_param(qtbot):
+    doc = Document(project(
+        nodes=[{"id": "x", "op": "Input", "params": {"shape": [12, 4]}, "pos": [0, 0]},
+               {"id": "parts", "op": "Chunk", "params": {"chunks": 3}, "pos": [220, 0]},
+               {"id": "act", "op": "ReLU", "pos": [440, 0]}, {"id": "y", "op": "Output", "pos": [660, 0]}],
+        edges=[{"src": "x", "dst": "parts"}, {"src": "act", "dst": "y"}]))
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.show()
+    parts = view.canvas.item_for_node["parts"]
+    assert [p.name for p in parts.outputs] == ["output0", "output1", "output2"]
+    doc.set_param("parts", "chunks", 4)
+    assert len(parts.outputs) == 4
+    drag(view, port_pos(view, "parts", True, 3), port_pos(view, "act", False))
+    assert Edge("parts", "act", 3, 0) in doc.graph.edges
+    settle(qtbot, doc)
+    assert doc.result.ok
+    doc.set_param("parts", "chunks", 2)  # the edge from port 3 stays, drawn from its port, and is reported
+    settle(qtbot, doc)
+    assert len(parts.outputs) == 4
+    assert any("output port 3" in e.message for e in doc.result.errors)
+    doc.undo_stack.undo()
+    settle(qtbot, doc)
+    assert doc.result.ok and len(parts.outputs) == 4
+    doc.close()
+
+
+def test_declared_broadcast_is_written_on_the_card():
+    assert key_param_chunks(get_spec("Multiply"), {"broadcast": True}) == ["broadcast"]
+    assert key_param_chunks(get_spec("Multiply"), {}) == []
+
+
 def test_a_broken_file_still_shows(qtbot):
     doc = Document(project(
         nodes=[{"id": "x", "op": "Input", "params": {"shape": [4]}, "pos": [0, 0]},

@@ -17,6 +17,7 @@ from graph_engine.export.verify import verify_code
 from graph_engine.project_io import load_project
 from graph_engine.templates import load_template
 from graph_engine.training import FinishedEvent, Trainer, TrainingConfig
+from graph_engine.validation import Checker
 from tests.engine.project_factory import chain, edge, node, project, sequential
 
 FIXTURES = Path(__file__).parent / "fixtures_projects"
@@ -139,6 +140,14 @@ def test_chunk_ports_follow_the_param_and_a_missing_port_is_reported():
     errors = check(chunked(2, 3)).errors
     assert [e.node_id for e in errors] == ["o"]
     assert "output port 3" in errors[0].message and "0..1" in errors[0].message
+    # The incremental checker (the app's) sees a param change move the ports too.
+    proj = chunked(4, 3)
+    checker = Checker(proj.graph)
+    assert checker.check().ok
+    proj.graph.set_param("halves", "chunks", 2)
+    assert [e.node_id for e in checker.check().errors] == ["o"]
+    proj.graph.set_param("halves", "chunks", 4)
+    assert checker.check().ok
 
 
 @pytest.mark.slow
