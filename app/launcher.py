@@ -6,7 +6,9 @@
                                                 the GUI, or render its window (1400x900) to a PNG and exit
     layerloom anything else                     graph_engine.cli (check, summary, export, templates, new...)
 
-Qt is imported only on the GUI paths, so `layerloom check` stays as fast as the engine's own CLI.
+Qt is imported only on the GUI paths, so `layerloom check` stays as fast as the engine's own CLI. Before
+Qt loads, app/system_check.py checks the display and the system libraries of Qt's platform plugin: a missing
+one is named with the apt and dnf commands that install it (exit 1) instead of Qt aborting the process.
 """
 
 from __future__ import annotations
@@ -72,12 +74,15 @@ def _open_gui(project: str | None) -> int:
     if project is not None and not Path(project).exists():
         print(f"error: {project} does not exist", file=sys.stderr)
         return EXIT_UNUSABLE
-    from app.main import has_display, run_gui
+    # Before Qt loads: Qt aborts the process on a missing display or platform-plugin library.
+    from app.system_check import EXIT_NO_DISPLAY, display_problem
 
-    if not has_display():
-        print(f"error: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
-              f"`{PROG} gui --screenshot OUT.png` renders it offscreen", file=sys.stderr)
-        return EXIT_UNUSABLE
+    problem = display_problem()
+    if problem is not None:
+        print(problem.message, file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    from app.main import run_gui
+
     return run_gui(project, launched_at=_LAUNCHED_AT)
 
 

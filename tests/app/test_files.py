@@ -353,10 +353,24 @@ def test_a_missing_project_is_a_one_line_error(tmp_path):
     assert result.stderr.strip() == f"error: {tmp_path / 'missing.layerloom.json'} does not exist"
 
 
-def test_no_display_is_a_clear_error_not_a_qt_abort():
+def test_no_display_is_one_line_and_exit_1_not_a_qt_abort():
+    """The real launcher, in its own process, with no display and no platform chosen."""
     result = run([PYTHON, "-m", "app.launcher"], drop=("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"))
-    assert result.returncode == 2
-    assert "no display" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: no display") and "DISPLAY" in lines[0] and "--screenshot" in lines[0]
+    assert result.stdout == ""
+
+
+def test_a_display_nobody_answers_on_is_a_message_not_a_qt_abort():
+    """DISPLAY names an X server that is not there: the launcher says so (or names the missing xcb
+    libraries, on a machine without them) and exits 1; Qt would abort with SIGABRT."""
+    result = run([PYTHON, "-m", "app.launcher"], drop=("QT_QPA_PLATFORM", "WAYLAND_DISPLAY"),
+                 env_extra={"DISPLAY": ":87"})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "DISPLAY=:87" in result.stderr or "sudo apt-get install" in result.stderr, result.stderr
 
 
 def test_the_gui_starts_and_paints(tmp_path):
