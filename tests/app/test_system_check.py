@@ -7,8 +7,16 @@ import shutil
 
 import pytest
 
-from app.system_check import (PACKAGES, chosen_platform, display_problem, install_commands,
-                              missing_in_ldd_output, missing_libraries, missing_libraries_message, plugin_path)
+from app.system_check import (
+    PACKAGES,
+    chosen_platform,
+    display_problem,
+    install_commands,
+    missing_in_ldd_output,
+    missing_libraries,
+    missing_libraries_message,
+    plugin_path,
+)
 
 LDD_OUTPUT = """\
 \tlinux-vdso.so.1 (0x00007ffd3b5e4000)
