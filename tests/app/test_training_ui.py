@@ -286,7 +286,7 @@ def test_the_window_stays_responsive_while_training(win, qtbot):
     assert len(run.records) > epochs_before  # it trained meanwhile
     session.stop()  # it may have finished already: either way it ends
     wait_end(qtbot, session, run)
-    # ~250 ticks on an idle machine; a training loop on the GUI thread would leave next to none. Even on a
+    # ~250 ticks on an idle machine; a training loop on the GUI thread would leave next to none. Even on an
     # overloaded two-core machine (measured: 5 ticks at load 10) it keeps firing.
     assert len(lateness) >= 2, sorted(lateness)[-20:]
     print(f"GUI timer: {len(lateness)} ticks in 2.5 s, median lateness {statistics.median(lateness):.1f} ms")
