@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import os
 import re
+from inspect import getsource
 from pathlib import Path
 from typing import Any
 
+from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.export.train_script_parts import BODY, DATA_ARGUMENT, HEADER, LOADERS, SETTINGS, STANDARDISE
 from graph_engine.project import Project, class_name_for
@@ -121,9 +123,11 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
         "AUGMENT": _literal(dict(config.augment) if config.augment_active else None),
         "MIXED_PRECISION": repr(bool(config.mixed_precision)),
         "INPUT_SHAPE": _literal(tuple(int(d) for d in in_type.shape)),
+        "OUTPUT_SHAPE": _literal(tuple(int(d) for d in result.nodes[outputs[0]].inputs[0].shape)),
         "IMAGE_SHAPE": _literal(image_shape),
     })
-    loader = (STANDARDISE if name in STANDARDISED else "") + LOADERS[name]
+    # The output rule is copied from the module the trainer imports (graph_engine/data/output_fit.py).
+    loader = (STANDARDISE if name in STANDARDISED else "") + LOADERS[name] + "\n\n" + getsource(output_mismatch)
     body = _fill(BODY, {
         "DATA_ARGUMENT": DATA_ARGUMENT if user_file else "",
         "DATA_PATH_ARG": "args.data" if user_file else "None",

@@ -65,6 +65,7 @@ EARLY_STOPPING = @@EARLY_STOPPING@@
 AUGMENT = @@AUGMENT@@
 MIXED_PRECISION = @@MIXED_PRECISION@@  # float16 autocast on CUDA only
 INPUT_SHAPE = @@INPUT_SHAPE@@  # one sample, batch excluded
+OUTPUT_SHAPE = @@OUTPUT_SHAPE@@  # the network's output for one sample
 IMAGE_SHAPE = @@IMAGE_SHAPE@@  # for augmentation
 EVAL_CHUNK = 1024
 '''
@@ -570,6 +571,10 @@ def main():
     main_process = rank == 0
 
     X, Y, task, labels = prepare_data(@@DATA_PATH_ARG@@)
+    classes = int(Y.max()) + 1 if task == "classification" and len(Y) else None
+    problem = output_mismatch(task, OUTPUT_SHAPE, classes, Y.shape[1:], "the data")  # the app's own rule
+    if problem:
+        sys.exit(f"error: {problem}")
     loss_name = LOSS or ("CrossEntropyLoss" if task == "classification" else "MSELoss")
     loss_fn = {"CrossEntropyLoss": F.cross_entropy, "MSELoss": F.mse_loss, "L1Loss": F.l1_loss,
                "HuberLoss": F.huber_loss}[loss_name]

@@ -49,6 +49,7 @@ import torch
 from graph_engine.codegen import compile_project
 from graph_engine.data import DatasetError, autoencoder_targets, load_dataset, split
 from graph_engine.data import augment as augment_batch
+from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import load_project, save_project
@@ -330,21 +331,18 @@ class Trainer:
         feeders = [e.src for e in graph.in_edges(self.output_node)]
         layer = feeders[0] if feeders else self.output_node
         op = graph.node(layer).op
-        if self.task == "classification":
-            classes = dataset.num_classes or (int(dataset.y.max()) + 1 if len(dataset.y) else 0)
-            if out_shape != (classes,):
-                fix = (f"set out_features of {layer!r} to {classes}" if op == "Linear"
-                       else f"end the network with a Linear layer of {classes} outputs")
-                raise DatasetError(f"the network outputs {_fmt(out_shape)} per sample, but dataset {dataset.name!r} "
-                                   f"has {classes} classes, so it needs [{classes}] (one score per class)", fix)
-            return
+        classes = dataset.num_classes or (int(dataset.y.max()) + 1 if len(dataset.y) else 0)
         target = dataset.target_shape
-        if math.prod(out_shape) != math.prod(target):
-            what = "the input it reconstructs" if self.task == "autoencoder" else f"the targets of {dataset.name!r}"
+        problem = output_mismatch(self.task, out_shape, classes, target, f"dataset {dataset.name!r}")
+        if problem is None:
+            return
+        if self.task == "classification":
+            fix = (f"set out_features of {layer!r} to {classes}" if op == "Linear"
+                   else f"end the network with a Linear layer of {classes} outputs")
+        else:
             fix = (f"set out_features of {layer!r} to {math.prod(target)}" if op == "Linear" and len(target) <= 1
                    else f"make the network output {_fmt(target)}")
-            raise DatasetError(f"the network outputs {_fmt(out_shape)} per sample, but {what} have shape "
-                               f"{_fmt(target)}", fix)
+        raise DatasetError(problem, fix)
 
     def _autocast(self):
         return torch.autocast(device_type="cuda", dtype=torch.float16)
