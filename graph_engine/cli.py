@@ -35,6 +35,7 @@ import argparse
 import difflib
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "state_dict .pt read with weights_only=True); loaded strictly")
     p.add_argument("--bundle", metavar="DIR",
                    help="write model.py, train.py, model.safetensors, the project and a README into DIR")
+    p.add_argument("--force", action="store_true",
+                   help="let --bundle replace files in DIR that an earlier bundle did not write")
     p.add_argument("--no-check", action="store_true",
                    help="skip checking the exported code against the in-app model (ONNX and bundles are always "
                         "checked)")
@@ -263,6 +266,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for option, target in (("--code", args.code), ("--train-script", args.train_script), ("--onnx", args.onnx)):
         if target and _same_file(Path(target), project_path):
             raise CliError(f"{_clean(str(target))} is the project file itself; choose another name for {option}")
+    _refuse_colliding_outputs(args, project_path)
     if args.weights and any(_same_file(Path(t), Path(args.weights)) for t in (args.code, args.train_script, args.onnx)
                             if t):
         raise CliError(f"{_clean(args.weights)} is the weights file being exported; choose another output name")
@@ -276,7 +280,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         target = Path(args.train_script)
         write_train_script(project, target, Path(args.code), base_dir=project_path.resolve().parent, result=result)
         print(f"wrote {_clean(str(target))}: trains {_clean(project.name)} as the project is set up; run "
-              f"`python {_clean(target.name)}` or `torchrun --standalone --nproc_per_node 2 {_clean(target.name)}`")
+              f"`python {_shell(target.name)}` or `torchrun --standalone --nproc_per_node 2 {_shell(target.name)}`")
         _warn_dataset(project, result, project_path, target.name)
     if args.onnx:
         from graph_engine.export import export_onnx, verify_onnx
@@ -289,7 +293,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.bundle:
         from graph_engine.export import export_bundle
 
-        bundle = export_bundle(project, Path(args.bundle), state, project_path=project_path, result=result)
+        bundle = export_bundle(project, Path(args.bundle), state, project_path=project_path, result=result,
+                               force=args.force)
         names = ", ".join(p.name for p in bundle.files.values())
         print(f"wrote {_clean(str(bundle.folder))}: {_clean(names)}; see its README.md for the command lines")
         _report(bundle.check, failed)
@@ -298,6 +303,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"the checked export failed for {', '.join(_clean(f) for f in failed)} (see the check "
                        "lines above)")
     return EXIT_OK
+
+
+def _refuse_colliding_outputs(args: argparse.Namespace, project_path: Path) -> None:
+    """Two exports into one file would leave only the last, with exit 0: refuse before writing anything."""
+    from graph_engine.export.bundle import bundle_files
+
+    outputs = [(o, Path(t)) for o, t in (("--code", args.code), ("--train-script", args.train_script),
+                                         ("--onnx", args.onnx)) if t]
+    if args.bundle:
+        outputs += [(f"--bundle ({path.name})", path) for path in bundle_files(args.bundle, project_path).values()]
+    for i, (option, target) in enumerate(outputs):
+        for other, other_target in outputs[:i]:
+            if _same_file(target, other_target):
+                raise CliError(f"{other} and {option} would both write {_clean(str(target))}; give each export "
+                               "its own file; nothing was written")
 
 
 def _weights_for_export(project: Project, result: CheckResult, weights: str | None):
@@ -316,7 +336,7 @@ def _export_code(project: Project, result: CheckResult, project_path: Path, targ
                  args: argparse.Namespace, state, failed: list[str]) -> None:
     atomic_write_text(target, generate_code(project, result))
     print(f"wrote {_clean(str(target))}: standalone PyTorch code for {_clean(project.name)} "
-          f"({result.total_params:,} parameters); run `python {_clean(target.name)}` to try it")
+          f"({result.total_params:,} parameters); run `python {_shell(target.name)}` to try it")
     if args.no_check:
         return
     from graph_engine.export import verify_code
@@ -382,7 +402,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     params = check(imported.project).total_params
     print(f"imported {_clean(name)} from {_clean(source.name)}: {layers} layers, {params:,} parameters; wrote "
           f"{_clean(str(project_file))} and {_clean(str(weights_file))} (outputs match the module: max abs diff "
-          f"{imported.max_abs_diff:.2g}); next: {PROG} check {_clean(str(project_file))}")
+          f"{imported.max_abs_diff:.2g}); next: {PROG} check {_shell(str(project_file))}")
     return EXIT_OK
 
 
@@ -441,7 +461,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     project = load_template(info.name)
     save_project(project, out)
     print(f"created {_clean(str(out))} from template {info.name} ({_clean(info.title)}); "
-          f"next: {PROG} check {_clean(str(out))}")
+          f"next: {PROG} check {_shell(str(out))}")
     return EXIT_OK
 
 
@@ -564,6 +584,11 @@ def _clean(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _shell(text: str) -> str:
+    """A file name inside a command line we print: quoted for the shell (people copy these lines)."""
+    return _clean(shlex.quote(str(text)))
 
 
 # ---- helpers --------------------------------------------------------------------------------------------

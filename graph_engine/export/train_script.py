@@ -138,13 +138,21 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
 def dataset_problem(project: Project, *, base_dir: str | os.PathLike | None = None,
                     result: CheckResult | None = None) -> str | None:
     """Why an exported script would stop as it starts, because the project's dataset does not fit its Input
-    (the Trainer's own check); None when it fits. Built-in and synthetic datasets only: user files are not
-    read here (they may be large, and may not exist yet on this machine)."""
-    from graph_engine.data import DatasetError, load_dataset
+    (the Trainer's own check) or its data file is missing; None when it fits. User files are not read here
+    (they may be large): only their existence is checked."""
+    from graph_engine.data import DatasetError, dataset_info, load_dataset, resolve_dataset_params
     from graph_engine.training.config import TrainingConfig
 
     config = TrainingConfig.from_project(project)
-    if config.dataset["name"] in USER_FILE_DATASETS:
+    name = config.dataset["name"]
+    if name in USER_FILE_DATASETS:
+        try:
+            path = resolve_dataset_params(dataset_info(name), config.dataset, base_dir).get("path")
+        except DatasetError as exc:
+            return str(exc)
+        if path is not None and not Path(path).exists():
+            what = "folder" if name == "image_folder" else "file"
+            return f"its data {what} {path} does not exist here (give it with --data PATH when you run the script)"
         return None
     result = result or check(project)
     inputs = [n for n in result.order if n in result.live and project.graph.node(n).op == "Input"]

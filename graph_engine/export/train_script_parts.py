@@ -378,7 +378,12 @@ def load_model_module():
 
 def prepare_data(path):
     """The samples shaped for the model's input, their targets, the task, and labels to stratify the split."""
-    X, y, data_task = load_data(path)
+    if path is not None and not Path(path).exists():
+        sys.exit(f"error: the data {path} does not exist; pass its location with --data PATH")
+    try:
+        X, y, data_task = load_data(path)
+    except OSError as exc:
+        sys.exit(f"error: cannot read the data {path}: {exc.strerror or exc}")
     n = len(X)
     if X.shape[1:] != INPUT_SHAPE:  # digits' [1, 8, 8] images serve an MLP on [64] and a CNN on [1, 8, 8]
         if int(np.prod(X.shape[1:])) != int(np.prod(INPUT_SHAPE)):

@@ -81,7 +81,10 @@ def run_train(args: argparse.Namespace | Sequence[str] | None = None, *, stdout:
             return EXIT_UNUSABLE
         progress = Progress(err)
         trainer.add_listener(progress)
-        result = trainer.run()
+        from graph_engine.training.run_lock import run_folder_lock
+
+        with run_folder_lock(trainer.run_dir):  # a second `train` into the same --out is refused
+            result = trainer.run()
     except (NotAProjectError, NewerFormatError) as exc:
         return _fail(err, str(exc), EXIT_UNUSABLE)
     except ProjectError as exc:

@@ -31,7 +31,8 @@ def test_bundle_writes_everything_and_checks_it(project_file, tmp_path):
     project = load_project(project_file)
     result = export_bundle(project, tmp_path / "bundle", project_path=project_file)
     names = sorted(p.name for p in (tmp_path / "bundle").iterdir())
-    assert names == ["README.md", "cnn.layerloom.json", "model.py", "model.safetensors", "train.py"]
+    assert names == [".layerloom-bundle.json", "README.md", "cnn.layerloom.json", "model.py", "model.safetensors",
+                     "train.py"]
     assert result.check.ok and result.check.max_abs_diff == 0, result.check.line()
     assert result.check.line().startswith("check: model.py reproduces the in-app model (max abs diff 0, batch 4")
     readme = (tmp_path / "bundle" / "README.md").read_text(encoding="utf-8")
