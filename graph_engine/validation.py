@@ -1,11 +1,11 @@
-"""Checking a graph: structure with networkx, then shape inference in topological order.
+"""Checking a graph: structure (cycles, order, reachability), then shape inference in topological order.
 
 The result is a list of `Diagnostic`s, each attributed to the node (and edge or field) that causes it, plus
 for every node its resolved params, the types of its inputs and outputs, its parameter count and FLOPs.
 
 Cost model. `Checker` is incremental: it listens to the graph's events and, on the next `check()`, re-infers
 only the nodes downstream of what changed; everything else comes from its cache. Structural analysis
-(networkx: cycles, topological order, reachability) is redone only after an edit that changes structure
+(cycles, topological order, reachability: linear passes over plain adjacency lists) is redone only after an edit that changes structure
 (nodes or edges added, removed or renamed), never after a param edit or a move. Shape rules are analytic,
 so a full check of a 1000-node graph takes milliseconds (see benchmarks/bench_check.py).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from typing import Any
-
 
 from graph_engine.catalog import closest_op, get_spec
 from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType

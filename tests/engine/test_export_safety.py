@@ -12,24 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from graph_engine.cli import main
 from graph_engine.export import export_bundle
 from graph_engine.project_io import load_project, save_project
 from graph_engine.templates import load_template
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+from tests.engine.test_export_cli import run
 
 
 @pytest.fixture
 def moons(tmp_path) -> Path:
-    path = tmp_path / "moons.layerloom.json"
-    save_project(load_template("moons_mlp"), path)
-    return path
+    save_project(load_template("moons_mlp"), tmp_path / "moons.layerloom.json")
+    return tmp_path / "moons.layerloom.json"
 
 
 # ---- item 8: collisions --------------------------------------------------------------------------------
