@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from graph_engine.graph import Edge, Graph, Node
+from graph_engine.project import Project
 
 
 class GraphBridge(QObject):
@@ -19,8 +20,9 @@ class GraphBridge(QObject):
     node_renamed = Signal(str, str)  # old id, new id
     node_moved = Signal(str, object)  # id, (x, y)
     changed = Signal()
+    training_changed = Signal()  # the project's training section was replaced (Project.set_training)
 
-    def __init__(self, graph: Graph, parent: QObject | None = None):
+    def __init__(self, graph: Graph, parent: QObject | None = None, project: Project | None = None):
         super().__init__(parent)
         self.graph = graph
         self._links = [
@@ -29,6 +31,8 @@ class GraphBridge(QObject):
             (graph.node_changed, self.node_changed.emit), (graph.node_renamed, self.node_renamed.emit),
             (graph.node_moved, self._node_moved), (graph.changed, self.changed.emit),
         ]
+        if project is not None:
+            self._links.append((project.training_changed, self.training_changed.emit))
         for event, listener in self._links:
             event.sub(listener)
 

@@ -6,11 +6,13 @@ QUndoStack macros built by app.document.Document.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
 from graph_engine.graph import Edge, Graph, Node
+from graph_engine.project import Project
 
 
 class AddNodeCommand(QUndoCommand):
@@ -111,3 +113,19 @@ class MoveNodesCommand(QUndoCommand):
     def undo(self) -> None:
         for node_id, (old, _) in self.moves.items():
             self.graph.move_node(node_id, old)
+
+
+class SetTrainingCommand(QUndoCommand):
+    """Replace the project's training section (Project.set_training, which emits training_changed)."""
+
+    def __init__(self, project: Project, new: dict[str, Any] | None, text: str, parent: QUndoCommand | None = None):
+        super().__init__(text, parent)
+        self.project = project
+        self.old = copy.deepcopy(project.training)
+        self.new = copy.deepcopy(new)
+
+    def redo(self) -> None:
+        self.project.set_training(self.new)
+
+    def undo(self) -> None:
+        self.project.set_training(self.old)

@@ -24,10 +24,11 @@ from app.commands import (
     RemoveNodeCommand,
     RenameNodeCommand,
     SetParamsCommand,
+    SetTrainingCommand,
 )
 from graph_engine.catalog import get_spec
 from graph_engine.connect import connection_problem
-from graph_engine.errors import GraphEditError
+from graph_engine.errors import GraphEditError, ProjectError
 from graph_engine.graph import Edge, Node
 from graph_engine.identifiers import default_id, id_problem, suggest_id
 from graph_engine.layout import apply_missing_positions, layered_layout
@@ -53,7 +54,7 @@ class Document(QObject):
         apply_missing_positions(self.project.graph)
         self.graph = self.project.graph
         self.path = path
-        self.bridge = GraphBridge(self.graph, self)
+        self.bridge = GraphBridge(self.graph, self, project=self.project)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.checker = Checker(self.graph)
@@ -234,6 +235,30 @@ class Document(QObject):
         if params == self.graph.node(node_id).params:
             return
         self.undo_stack.push(SetParamsCommand(self.graph, node_id, params, f"Set {node_id}.{name}"))
+
+    def set_training_setting(self, key: str, value: Any, text: str | None = None) -> None:
+        """Set one training setting (a key of graph_engine.training.settings_spec, or "dataset.<param>" /
+        "augment.<param>"); the engine checks it (EditRefused with its reason) and one undo step replaces the
+        section. Several keys at once: `set_training_settings`."""
+        self.set_training_settings({key: value}, text)
+
+    def set_training_settings(self, changes: dict[str, Any], text: str | None = None) -> None:
+        from graph_engine.training.settings import change_settings, error_text
+        from graph_engine.training.settings_spec import BY_KEY
+
+        if self._read_only:
+            raise EditRefused("the training settings cannot change while a run is going; stop it first")
+        try:
+            new = change_settings(self.project.training, changes)
+        except ProjectError as exc:
+            raise EditRefused(error_text(exc)) from None
+        if new == (self.project.training or {}):
+            return
+        if text is None:
+            key = next(iter(changes))
+            label = BY_KEY[key].label if key in BY_KEY else key.rpartition(".")[2].replace("_", " ")
+            text = f"Set training {label}"
+        self.undo_stack.push(SetTrainingCommand(self.project, new, text))
 
     def rename(self, node_id: str, new_id: str) -> None:
         self._writable()

@@ -452,6 +452,8 @@ class MainWindow(QMainWindow):
         document.selection_changed.connect(self._update_actions)
         document.bridge.changed.connect(self._graph_changed)
         document.read_only_changed.connect(self._read_only_changed)
+        document.checked.connect(self._update_training_actions)
+        document.bridge.training_changed.connect(self.status_info.refresh)
         if self.autosaver is not None:
             self.autosaver.set_document(document)
         self.show_welcome(welcome)
@@ -564,11 +566,10 @@ class MainWindow(QMainWindow):
         """The document's TrainingPanel, built the first time the Training dock shows it (building it imports
         the dataset registry and numpy, kept off the start-up path)."""
         if self.training_panel is None and self.document is not None and not self._welcome:
-            from app.training.training_panel import TrainingPanel, TrainingSettings
+            from app.training.training_panel import TrainingPanel
 
             panel = TrainingPanel(self.document, self.training_session)
             panel.node_requested.connect(self.reveal_node)
-            TrainingSettings.for_document(self.document).changed.connect(self.status_info.refresh)
             old = self.training_dock.widget()
             self.training_dock.setWidget(panel)
             if old is not None:
@@ -623,13 +624,24 @@ class MainWindow(QMainWindow):
             self.resizeDocks(docks, heights, Qt.Orientation.Vertical)
 
     def start_training(self) -> None:
-        """Train > Start Training: a run of the network as it is now (the panel commits a pending edit)."""
+        """Train > Start Training: a run of the network as it is now (the panel commits a pending edit). The
+        first time for a project whose settings were never on screen it shows them and the data instead,
+        so nothing trains on settings nobody saw; the next Start runs."""
+        from app.training.session import start_blocker
+
         if self._welcome or self.training_session.running:
             return
-        if self.training_panel is not None:
-            self.training_panel.start()
-        else:
-            self.training_session.start()
+        blocker = start_blocker(self.document)
+        if blocker:
+            self.show_message(blocker, 10000)
+            return
+        panel = self.training_panel
+        if panel is None or not panel.seen:
+            self.show_training_panel()
+            self.training_panel.show_first_look()
+            self.show_message("Check the training settings and the data, then press Start (Ctrl+R)", 10000)
+            return
+        panel.start()
 
     def toggle_pause(self) -> None:
         if self.training_session.state == "paused":

@@ -48,10 +48,11 @@ from graph_engine.project import Project
 from graph_engine.project_io import atomic_write_text, load_project, save_project
 from graph_engine.templates import SUFFIX, UnknownTemplateError, get_template, list_templates, load_template
 from graph_engine.training.cli_train import add_train_arguments
+from graph_engine.training.settings import batch_size_of
+from graph_engine.training.settings_spec import default_of
 from graph_engine.validation import CheckResult, Diagnostic, check, estimated_memory_bytes
 
 PROG = "layerloom"
-DEFAULT_BATCH_SIZE = 64
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # the project has errors, or the request cannot be carried out (file exists, not writable)
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", metavar="PROJECT", help="a .layerloom.json file")
     p.add_argument("--batch-size", type=_positive_int, metavar="N",
                    help="batch size for the memory estimate (default: the project's, else "
-                        f"{DEFAULT_BATCH_SIZE})")
+                        f"{default_of('batch_size')})")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("export", help="export a project: PyTorch code, a training script, ONNX, a bundle",
@@ -219,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     project = load_project(Path(args.project))
     result = check(project)
-    batch_size = args.batch_size or _project_batch_size(project)
+    batch_size = args.batch_size or batch_size_of(project.training)
     print(f"{_clean(project.name)} ({_clean(Path(args.project).name)})")
     print(summary_table(project, result))
     print()
@@ -592,14 +593,6 @@ def _shell(text: str) -> str:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------
-
-
-def _project_batch_size(project: Project) -> int:
-    training = project.training or {}
-    value = training.get("batch_size") if isinstance(training, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 20:
-        return value
-    return DEFAULT_BATCH_SIZE
 
 
 def _positive_int(text: str) -> int:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph_engine.events import Event
 from graph_engine.graph import Graph
 
 DEFAULT_NAME = "Untitled"
@@ -21,6 +22,14 @@ class Project:
     graph: Graph = field(default_factory=Graph)
     training: dict[str, Any] | None = None  # None: the file had no training section (defaults apply)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, written back on save
+    # Emitted by set_training (no arguments); a copy has no listeners.
+    training_changed: Event = field(default_factory=Event, compare=False, repr=False)
+
+    def set_training(self, training: dict[str, Any] | None) -> None:
+        """Replace the training section (a deep copy of `training`) and emit `training_changed`. Check a
+        change first with graph_engine.training.settings.change_setting."""
+        self.training = copy.deepcopy(training)
+        self.training_changed.emit()
 
     def copy(self) -> Project:
         return Project(self.name, self.graph.copy(), copy.deepcopy(self.training), copy.deepcopy(self.extra))

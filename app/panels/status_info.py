@@ -7,15 +7,12 @@ every panel uses (12.3k, 4.5M; KiB/MiB/GiB).
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from app.panels.param_editors import muted_color
+from graph_engine.training.settings import batch_size_of
 from graph_engine.validation import CheckResult, estimated_memory_bytes
-
-DEFAULT_BATCH_SIZE = 64
 
 _COUNT_UNITS = ("", "k", "M", "G", "T", "P")
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -46,15 +43,6 @@ def format_bytes(n: int | float) -> str:
         if round(scaled, 1) < 1024 or unit == _BYTE_UNITS[-1]:
             return f"{scaled:.1f} {unit}"
     raise AssertionError("unreachable")
-
-
-def batch_size_of(training: Any) -> int:
-    """The project's training batch size (64 when the project has no training section or no valid size)."""
-    if isinstance(training, dict):
-        value = training.get("batch_size", DEFAULT_BATCH_SIZE)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return DEFAULT_BATCH_SIZE
 
 
 class StatusInfo(QWidget):

@@ -470,13 +470,27 @@ class TrainingSession(QObject):
             self.warning_changed.emit(text)
 
 
+def start_blocker(document: Any) -> str:
+    """Why the network cannot be trained as it is ("" when it can): its first error, and how many more."""
+    if document is None:
+        return "no project is open"
+    errors = document.result.errors
+    if not errors:
+        return ""
+    first = errors[0]
+    where = f"{first.node_id}: " if first.node_id else ""
+    more = f" (and {len(errors) - 1} more in Problems)" if len(errors) > 1 else ""
+    return f"Fix the network first: {where}{first.message}{more}"
+
+
 def run_action_state(session: TrainingSession) -> dict[str, bool]:
-    """Which of start/pause/resume/stop make sense now (the panel's buttons and the Train menu)."""
+    """Which of start/pause/resume/stop make sense now (the panel's buttons and the Train menu). Start needs a
+    network without errors (`start_blocker` says why not)."""
     state = session.state
-    return {"start": state == "idle" and session.document is not None,
+    return {"start": state == "idle" and session.document is not None and not start_blocker(session.document),
             "pause": state in ("starting", "running"), "resume": state == "paused",
             "stop": state in ("starting", "running", "paused")}
 
 
-__all__ = ["OVERFIT_EPOCHS", "run_action_state", "Progress", "RunMeta", "TrainingSession", "format_duration", "overfitting_message",
+__all__ = ["OVERFIT_EPOCHS", "run_action_state", "start_blocker", "Progress", "RunMeta", "TrainingSession", "format_duration", "overfitting_message",
            "overfitting_streak"]

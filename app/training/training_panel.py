@@ -2,25 +2,26 @@
 overfitting warning) over the project's training settings (dataset with preview, task and loss, optimiser,
 schedule, epochs, batch size, validation split, seed, augmentation, device).
 
-Settings are data: every control is a `Param` (graph_engine.catalog.spec) shown by the inspector's own
-editors (`param_editors.editor_for`, STYLE.md item 6): the dataset's params come from the dataset registry,
-the augmentation's from `graph_engine.data.AUGMENT_PARAMS`, the rest are declared below. Dataset params of
-kind "path" get a line edit with a browse button, "text" a line edit.
+Settings are data: the form is built from `graph_engine.training.settings_spec.SETTINGS` (sections, labels,
+one catalog `Param` each) shown by the inspector's own editors (`param_editors.editor_for`, STYLE.md item 6);
+the dataset's params come from the dataset registry, the augmentation's from
+`graph_engine.data.AUGMENT_PARAMS`. Dataset params of kind "path" get a line edit with a browse button, "text"
+a line edit. Nothing here declares a setting, a default or a range.
 
-Every finished edit replaces `project.training` through one `SetTrainingCommand` on the document's undo
-stack (so it is undoable and marks the document unsaved). The new section is checked with
-`TrainingConfig.parse` first; a value it refuses is not applied and the reason shows under the editor,
-as in the inspector. While a run is going the settings are read-only, like the network.
+Every finished edit goes through `Document.set_training_setting` (the engine checks it; one undo step calls
+`Project.set_training`, whose `training_changed` event reaches the panel as `bridge.training_changed`). A
+value the engine refuses is not applied and the reason shows under the editor, as in the inspector. While a
+run is going the settings are read-only, like the network. Start is disabled, with the reason beside it,
+while the network has errors.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPalette, QUndoCommand
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -39,263 +40,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.document import Document
+from app.document import Document, EditRefused
 from app.panels.inspector import section_header
 from app.panels.param_editors import ParamEditor, editor_for, param_tooltip
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from app.training.dataset_preview import DatasetPreview
 from app.training.device_info import DeviceCatalog, DeviceChoice, fallback_choices
-from app.training.session import Progress, TrainingSession, format_duration
-from graph_engine.catalog.spec import REQUIRED, Param, ParamKind
+from app.training.session import Progress, TrainingSession, format_duration, run_action_state, start_blocker
+from graph_engine.catalog.spec import REQUIRED, Param
 from graph_engine.data import AUGMENT_PARAMS, DATASETS, DataParamKind, DatasetInfo
-from graph_engine.errors import ProjectError
-from graph_engine.params import validate_value
-from graph_engine.training.config import (
-    LOSSES,
-    OPTIMIZERS,
-    SCHEDULES,
-    TrainingConfig,
-)
+from graph_engine.training.settings import as_dict, effective_training, read_setting
+from graph_engine.training.settings_spec import SECTIONS, SETTINGS, in_section
 
-# ---- the settings as data ----------------------------------------------------------------------------------
-
-P = ParamKind
-TASK = Param("task", P.CHOICE, "auto", "what the network learns; auto: what the dataset serves",
-             choices=("auto", "classification", "regression", "autoencoder"))
-LOSS = Param("loss", P.CHOICE, "auto", "auto: CrossEntropyLoss for classification, MSELoss otherwise",
-             choices=("auto", *LOSSES))
-OPTIMIZER = Param("optimizer", P.CHOICE, "Adam", "the update rule", choices=OPTIMIZERS)
-LR = Param("lr", P.FLOAT, 0.001, "learning rate: the step size of each update (Adam 0.001, SGD 0.01)")
-WEIGHT_DECAY = Param("weight_decay", P.FLOAT, 0.0, "L2 penalty on the weights (AdamW: decoupled)", min=0.0)
-MOMENTUM = Param("momentum", P.FLOAT, 0.0, "SGD and RMSprop: how much of the last update carries over",
-                 min=0.0, max=0.999)
-NESTEROV = Param("nesterov", P.BOOL, False, "SGD: Nesterov momentum (needs momentum above 0)")
-SCHEDULE = Param("schedule", P.CHOICE, "none", "how the learning rate changes during the run",
-                 choices=SCHEDULES)
-EPOCHS = Param("epochs", P.INT, 20, "passes over the training set", min=1, max=100_000)
-BATCH_SIZE = Param("batch_size", P.INT, 64, "samples per step", min=1, max=1 << 20)
-VAL_FRACTION = Param("val_fraction", P.FLOAT, 0.2, "the part of the data kept for validation (0: none)",
-                     min=0.0, max=0.95)
-SEED = Param("seed", P.INT, 0, "the same seed gives the same split, initial weights and run (on CPU)",
-             min=0, max=2**31 - 1)
-PATIENCE = Param("early_stopping", P.INT, None, "stop after this many epochs without improvement (none: off)",
-                 min=1, max=100_000, nullable=True)
-GRAD_CLIP = Param("grad_clip", P.FLOAT, None, "largest gradient norm (none: no clipping), e.g. 1.0", min=0.0,
-                  nullable=True)
-PROBE_EVERY = Param("probe_every", P.INT, 50, "steps between layer statistics for the live plots (0: never)",
-                    min=0, max=1_000_000)
-MIXED_PRECISION = Param("mixed_precision", P.BOOL, True, "float16 autocast on CUDA GPUs (ignored elsewhere)")
-SCHEDULE_PARAMS: dict[str, tuple[Param, ...]] = {
-    "none": (),
-    "step": (Param("step_size", P.INT, None, "epochs between decays (none: a third of the epochs)", min=1,
-                   max=100_000, nullable=True),
-             Param("gamma", P.FLOAT, 0.1, "factor applied at each decay", min=0.0, max=1.0)),
-    "cosine": (Param("min_lr", P.FLOAT, 0.0, "the learning rate at the end", min=0.0),),
-    "onecycle": (Param("max_lr", P.FLOAT, None, "peak learning rate (none: the optimizer's lr)", min=0.0,
-                       nullable=True),
-                 Param("pct_start", P.FLOAT, 0.3, "part of the run spent warming up", min=0.0, max=1.0)),
-    "plateau": (Param("factor", P.FLOAT, 0.1, "factor applied on a plateau", min=0.0, max=1.0),
-                Param("patience", P.INT, 5, "epochs without improvement before decaying", min=0, max=100_000),
-                Param("min_lr", P.FLOAT, 0.0, "the lowest learning rate", min=0.0)),
-}
 PROGRESS_MS = 200
-TOP_DEFAULTS = {"epochs": 20, "batch_size": 64, "val_fraction": 0.2, "seed": 0, "device": "auto",
-                "probe_every": 50, "mixed_precision": True}
-LABELS = {"lr": "learning rate", "weight_decay": "weight decay", "batch_size": "batch size",
-          "val_fraction": "validation", "early_stopping": "early stop", "grad_clip": "gradient clip",
-          "probe_every": "probe every", "mixed_precision": "mixed precision", "step_size": "step size",
-          "pct_start": "warm-up", "max_lr": "max lr", "min_lr": "min lr"}
-
-
-# ---- the undoable edit ---------------------------------------------------------------------------------------
-
-
-class TrainingSettings(QObject):
-    """Announces changes of one document's `project.training` (a child of the document; `for_document`)."""
-
-    changed = Signal()
-
-    @classmethod
-    def for_document(cls, document: Document) -> TrainingSettings:
-        found = document.findChild(TrainingSettings, "trainingSettings")
-        if found is None:
-            found = cls(document)
-            found.setObjectName("trainingSettings")
-        return found
-
-
-class SetTrainingCommand(QUndoCommand):
-    """Replace `project.training` (one undo step); the panel and the status bar follow `settings.changed`."""
-
-    def __init__(self, document: Document, new: dict[str, Any] | None, text: str,
-                 parent: QUndoCommand | None = None):
-        super().__init__(text, parent)
-        self.project = document.project
-        self.settings = TrainingSettings.for_document(document)
-        self.old = copy.deepcopy(self.project.training)
-        self.new = copy.deepcopy(new)
-
-    def redo(self) -> None:
-        self.project.training = copy.deepcopy(self.new)
-        self.settings.changed.emit()
-
-    def undo(self) -> None:
-        self.project.training = copy.deepcopy(self.old)
-        self.settings.changed.emit()
-
-
-# ---- reading and writing the training section ------------------------------------------------------------------
-
-
-def _dict(value: Any, key: str = "name") -> dict[str, Any]:
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, str):
-        return {key: value}
-    return {}
-
-
-def effective_training(training: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-    """Every setting with its default filled in (TrainingConfig.to_dict) and "" - or the raw section and
-    the reason it does not parse."""
-    try:
-        return TrainingConfig.parse(training).to_dict(), ""
-    except ProjectError as exc:
-        hint = f" ({exc.hint})" if getattr(exc, "hint", "") else ""
-        return copy.deepcopy(training or {}), f"{exc}{hint}"
-
-
-def read_setting(training: dict[str, Any] | None, key: str) -> Any:
-    """The value a settings key shows ("optimizer.lr", "dataset.noise", "augment.flip", "task"...)."""
-    eff, _ = effective_training(training)
-    raw = training or {}
-    head, _, tail = key.partition(".")
-    if key in ("task", "loss"):
-        return raw.get(key) or "auto"
-    if head == "optimizer":
-        opt = _dict(eff.get("optimizer"))
-        name = opt.get("name", "Adam")
-        if tail == "name":
-            return name
-        if tail == "lr":
-            return opt.get("lr", 0.01 if name == "SGD" else 0.001)
-        return opt.get(tail, {"weight_decay": 0.0, "momentum": 0.0, "nesterov": False}.get(tail))
-    if head == "schedule":
-        sched = _dict(eff.get("schedule"))
-        rsched = _dict(raw.get("schedule"))
-        if tail == "name":
-            return sched.get("name", "none")
-        if tail == "step_size" and "step_size" not in rsched:
-            return None  # derived from the epochs
-        if tail in rsched:
-            return rsched[tail]
-        return next((p.default for ps in SCHEDULE_PARAMS.values() for p in ps if p.name == tail), None)
-    if head == "early_stopping":
-        es = eff.get("early_stopping")
-        return es.get("patience") if isinstance(es, dict) else (5 if es is True else None)
-    if head == "augment":
-        aug = eff.get("augment") or {}
-        return aug.get(tail, next(p.default for p in AUGMENT_PARAMS if p.name == tail))
-    if head == "dataset":
-        ds = _dict(raw.get("dataset")) or {"name": "digits"}
-        if tail == "name":
-            return ds.get("name", "digits")
-        info = DATASETS.get(ds.get("name", ""))
-        default = info.param(tail).default if info is not None and tail in info.param_names else None
-        return ds.get(tail, None if default is REQUIRED else default)
-    value = eff.get(key, raw.get(key))
-    if value is None and key != "grad_clip":
-        value = TOP_DEFAULTS.get(key)
-    return value
-
-
-def with_setting(training: dict[str, Any] | None, key: str, value: Any) -> dict[str, Any]:
-    """A copy of the training section with one key set; keeps the section as small as the person wrote it
-    ("auto" and defaults remove keys where the file can say nothing)."""
-    out = copy.deepcopy(training or {})
-    head, _, tail = key.partition(".")
-    if key in ("task", "loss"):
-        if value in (None, "auto"):
-            out.pop(key, None)
-        else:
-            out[key] = value
-        if key == "task" and value not in (None, "auto"):
-            loss = out.get("loss")
-            if loss and ((value == "classification") != (loss == "CrossEntropyLoss")):
-                out.pop("loss")  # the old loss does not fit the new task: back to its default
-        return out
-    if head == "optimizer":
-        opt = _dict(out.get("optimizer")) or {"name": "Adam"}
-        if tail == "name":
-            opt["name"] = value
-            if value not in ("SGD", "RMSprop"):
-                opt.pop("momentum", None)
-            if value != "SGD":
-                opt.pop("nesterov", None)
-            if value not in ("Adam", "AdamW"):
-                opt.pop("betas", None)
-        else:
-            opt[tail] = value
-        out["optimizer"] = opt
-        return out
-    if head == "schedule":
-        sched = _dict(out.get("schedule")) or {"name": "none"}
-        if value is None:
-            sched.pop(tail, None)
-        else:
-            sched[tail] = value
-        out["schedule"] = sched
-        return out
-    if head == "early_stopping":
-        if value is None:
-            out.pop("early_stopping", None)
-        else:
-            es = out.get("early_stopping")
-            es = dict(es) if isinstance(es, dict) else {}
-            es["patience"] = value
-            es.pop("enabled", None)
-            out["early_stopping"] = es
-        return out
-    if head == "augment":
-        aug = dict(out.get("augment") or {})
-        aug[tail] = value
-        defaults = {p.name: p.default for p in AUGMENT_PARAMS}
-        aug = {k: v for k, v in aug.items() if v != defaults.get(k)}
-        if aug:
-            out["augment"] = aug
-        else:
-            out.pop("augment", None)
-        return out
-    if head == "dataset":
-        ds = _dict(out.get("dataset")) or {"name": "digits"}
-        if tail == "name":
-            ds = {"name": value}
-            task = out.get("task")
-            dataset_task = DATASETS[value].task if value in DATASETS else "auto"
-            if task in ("classification", "regression") and dataset_task not in ("auto", task):
-                out.pop("task", None)
-                out.pop("loss", None)
-        elif value is None:
-            ds.pop(tail, None)
-        else:
-            ds[tail] = value
-        out["dataset"] = ds
-        return out
-    if value is None:
-        out.pop(key, None)
-    else:
-        out[key] = value
-    return out
-
-
-def check_training(training: dict[str, Any]) -> str:
-    """Why TrainingConfig refuses the section ("" when it is fine)."""
-    try:
-        TrainingConfig.parse(training)
-    except ProjectError as exc:
-        hint = getattr(exc, "hint", "")
-        return f"{exc}" + (f"; {hint}" if hint else "")
-    return ""
 
 
 # ---- small widgets ------------------------------------------------------------------------------------------
@@ -373,13 +130,13 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.document = document
         self.session = session
-        self.settings = TrainingSettings.for_document(document)
         self.editors: dict[str, ParamEditor] = {}
         self._params: dict[str, Param] = {}
         self._rows: dict[str, tuple[QLabel, QWidget]] = {}
         self._failure_node: str | None = None
         self._refreshing = False
         self._dataset_name = ""
+        self.seen = False  # shown on screen at least once (Train > Start shows it first: main_window)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 4)
@@ -397,7 +154,8 @@ class TrainingPanel(QWidget):
         outer.addWidget(self.scroll, 1)
         self._build_settings()
 
-        self.settings.changed.connect(self.refresh)
+        document.bridge.training_changed.connect(self.refresh)
+        document.checked.connect(self._update_start)
         document.read_only_changed.connect(self._update_enabled)
         session.state_changed.connect(self._state_changed)
         self._progress_timer = QTimer(self)  # the bar and its text follow at most 5 times a second
@@ -416,6 +174,7 @@ class TrainingPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self.seen = True
         if self._catalog is None:
             self._catalog = DeviceCatalog.instance()
             self._catalog.ready.connect(self._fill_devices)
@@ -476,6 +235,13 @@ class TrainingPanel(QWidget):
         _colored(self.warning_label, WARNING_COLOR.darker(115))
         self.warning_label.hide()
         layout.addWidget(self.warning_label)
+        self.start_blocked = QLabel(box)
+        self.start_blocked.setObjectName("trainStartBlocked")
+        self.start_blocked.setWordWrap(True)
+        self.start_blocked.setTextFormat(Qt.TextFormat.PlainText)
+        _colored(self.start_blocked, ERROR_COLOR)
+        self.start_blocked.hide()
+        layout.addWidget(self.start_blocked)
         self.settings_error = QLabel(box)
         self.settings_error.setWordWrap(True)
         _colored(self.settings_error, ERROR_COLOR)
@@ -493,20 +259,29 @@ class TrainingPanel(QWidget):
         self.form_layout.addLayout(form)
         return form
 
-    def _add_editor(self, form: QFormLayout, key: str, param: Param) -> ParamEditor:
+    def _add_editor(self, form: QFormLayout, key: str, param: Param, label_text: str | None = None) -> ParamEditor:
         editor = editor_for_setting(param, self.form_host)
         editor.setObjectName(f"setting:{key}")
         self._params[key] = param
         editor.committed.connect(lambda value, k=key: self._commit(k, value))
         if isinstance(editor, TextEditor) and editor.browse is not None:
             editor.browse_requested.connect(lambda k=key: self._browse(k))
-        label = QLabel(LABELS.get(param.name, param.name.replace("_", " ")), self.form_host)
+        label = QLabel(label_text or param.name.replace("_", " "), self.form_host)
         label.setToolTip(param_tooltip(param))
         label.setBuddy(editor.primary_input)
         form.addRow(label, editor)
         self.editors[key] = editor
         self._rows[key] = (label, editor)
         return editor
+
+    def _add_device_row(self, form: QFormLayout, label_text: str) -> None:
+        """The device is a combo of the devices found on this machine (device_info), not of the spec's names."""
+        self.device_combo = QComboBox(self.form_host)
+        self.device_combo.setObjectName("deviceCombo")
+        self.device_combo.activated.connect(self._device_chosen)
+        device_label = QLabel(label_text, self.form_host)
+        device_label.setBuddy(self.device_combo)
+        form.addRow(device_label, self.device_combo)
 
     def _build_settings(self) -> None:
         add = self.form_layout.addWidget
@@ -545,47 +320,19 @@ class TrainingPanel(QWidget):
         self.preview.hide()
         add(self.preview)
 
-        add(section_header("Task", self.form_host))
-        form = self._form()
-        self._add_editor(form, "task", TASK)
-        self._add_editor(form, "loss", LOSS)
-
-        add(section_header("Optimizer", self.form_host))
-        form = self._form()
-        self._add_editor(form, "optimizer.name", OPTIMIZER)
-        self._add_editor(form, "optimizer.lr", LR)
-        self._add_editor(form, "optimizer.weight_decay", WEIGHT_DECAY)
-        self._add_editor(form, "optimizer.momentum", MOMENTUM)
-        self._add_editor(form, "optimizer.nesterov", NESTEROV)
-        self._add_editor(form, "schedule.name", SCHEDULE)
-        self.schedule_form = form
-        for params in SCHEDULE_PARAMS.values():
-            for param in params:
-                key = f"schedule.{param.name}"
-                if key not in self.editors:
-                    self._add_editor(form, key, param)
-
-        add(section_header("Run", self.form_host))
-        form = self._form()
-        for key, param in (("epochs", EPOCHS), ("batch_size", BATCH_SIZE), ("val_fraction", VAL_FRACTION),
-                           ("seed", SEED), ("early_stopping.patience", PATIENCE), ("grad_clip", GRAD_CLIP)):
-            self._add_editor(form, key, param)
-
-        add(section_header("Augmentation", self.form_host))
-        form = self._form()
-        for param in AUGMENT_PARAMS:
-            self._add_editor(form, f"augment.{param.name}", param)
-
-        add(section_header("Device", self.form_host))
-        form = self._form()
-        self.device_combo = QComboBox(self.form_host)
-        self.device_combo.setObjectName("deviceCombo")
-        self.device_combo.activated.connect(self._device_chosen)
-        device_label = QLabel("device", self.form_host)
-        device_label.setBuddy(self.device_combo)
-        form.addRow(device_label, self.device_combo)
-        self._add_editor(form, "mixed_precision", MIXED_PRECISION)
-        self._add_editor(form, "probe_every", PROBE_EVERY)
+        for section in SECTIONS:  # the engine's description, in its order
+            add(section_header(section, self.form_host))
+            form = self._form()
+            for described in in_section(section):
+                if described.key == "device":
+                    self._add_device_row(form, described.label)
+                else:
+                    self._add_editor(form, described.key, described.param, described.label)
+            if section == "Run":  # augmentation: the data module's own params
+                add(section_header("Augmentation", self.form_host))
+                form = self._form()
+                for param in AUGMENT_PARAMS:
+                    self._add_editor(form, f"augment.{param.name}", param)
         self.form_layout.addStretch(1)
 
     # ---- settings <-> editors ------------------------------------------------------------------------
@@ -611,14 +358,10 @@ class TrainingPanel(QWidget):
                 self._build_dataset_editors(info)
             for key, editor in self.editors.items():
                 editor.show_value(read_setting(training, key))
-            optimizer = read_setting(training, "optimizer.name")
-            self._set_row_visible("optimizer.momentum", optimizer in ("SGD", "RMSprop"))
-            self._set_row_visible("optimizer.nesterov", optimizer == "SGD")
-            schedule = read_setting(training, "schedule.name")
-            mine = {p.name for p in SCHEDULE_PARAMS.get(schedule, ())}
-            for params in SCHEDULE_PARAMS.values():
-                for p in params:
-                    self._set_row_visible(f"schedule.{p.name}", p.name in mine)
+            for described in SETTINGS:
+                if described.shown_when is not None and described.key in self._rows:
+                    other, values = described.shown_when
+                    self._set_row_visible(described.key, read_setting(training, other) in values)
             self._select_device(read_setting(training, "device"))
             if self.preview.isVisible():
                 self._update_preview()
@@ -659,31 +402,17 @@ class TrainingPanel(QWidget):
         if self._refreshing:
             return
         editor = self.editors.get(key)
-        param = self._params.get(key)
-        problem = validate_value(param, value) if param is not None and isinstance(param.kind, ParamKind) else None
-        if problem:
-            self._refuse(editor, problem)
-            return
-        if self._apply(key, value, editor):
-            if editor is not None:
-                editor.clear_error()
+        if self._apply({key: value}, editor) and editor is not None:
+            editor.clear_error()
 
-    def _apply(self, key: str, value: Any, editor: ParamEditor | None = None) -> bool:
-        """Set one setting through the undo stack; False (and the reason shown) when it is refused."""
-        if self.document.read_only or self.session.running:
-            self._refuse(editor, "the settings cannot change while a run is going; stop it first")
+    def _apply(self, changes: dict[str, Any], editor: ParamEditor | None = None) -> bool:
+        """Set settings through the document (one undo step); False (and the reason shown) when refused."""
+        try:
+            self.document.set_training_settings(changes)
+        except EditRefused as exc:
+            self._refuse(editor, str(exc))
             return False
-        training = self.training
-        new = with_setting(training, key, value)
-        if new == (training or {}):
-            self.refresh()
-            return True
-        problem = check_training(new)
-        if problem and not check_training(training or {}):  # never make a good section bad
-            self._refuse(editor, problem)
-            return False
-        label = LABELS.get(key.rpartition(".")[2], key.rpartition(".")[2].replace("_", " "))
-        self.document.undo_stack.push(SetTrainingCommand(self.document, new, f"Set training {label}"))
+        self.refresh()  # an unchanged value (no undo step) still shows what the section holds
         return True
 
     def _refuse(self, editor: ParamEditor | None, reason: str) -> None:
@@ -707,13 +436,9 @@ class TrainingPanel(QWidget):
             if not path:
                 self.refresh()
                 return
-            new = with_setting(with_setting(self.training, "dataset.name", name), "dataset.path", path)
-            if self.document.read_only or self.session.running:
-                self.refresh()
-                return
-            self.document.undo_stack.push(SetTrainingCommand(self.document, new, "Set training dataset"))
+            self._apply({"dataset.name": name, "dataset.path": path})
             return
-        self._apply("dataset.name", name)
+        self._apply({"dataset.name": name})
 
     def _browse(self, key: str) -> None:
         info = DATASETS.get(read_setting(self.training, "dataset.name"))
@@ -765,7 +490,7 @@ class TrainingPanel(QWidget):
     def _device_chosen(self, index: int) -> None:
         value = self.device_combo.itemData(index)
         if value is not None and value != read_setting(self.training, "device"):
-            self._apply("device", value)
+            self._apply({"device": value})
 
     # ---- preview -------------------------------------------------------------------------------------
 
@@ -776,7 +501,7 @@ class TrainingPanel(QWidget):
             self._update_preview()
 
     def _update_preview(self) -> None:
-        dataset = _dict((self.training or {}).get("dataset")) or {"name": "digits"}
+        dataset = {"name": read_setting(self.training, "dataset.name"), **as_dict((self.training or {}).get("dataset"))}
         base = self.document.path.parent if self.document.path else None
         self.preview.set_config(dataset, base)
 
@@ -789,16 +514,28 @@ class TrainingPanel(QWidget):
                     editor.focusWidget()):
                 editor.commit_pending()
 
+    def show_first_look(self) -> None:
+        """What the first Train > Start shows: the settings from the top, with the dataset preview open."""
+        self.scroll.verticalScrollBar().setValue(0)
+        self.preview_toggle.setChecked(True)
+
+    def _update_start(self, *_args) -> None:
+        can = run_action_state(self.session)
+        blocker = start_blocker(self.document) if self.session.state == "idle" else ""
+        self.start_button.setEnabled(can["start"] and self.session.document is self.document)
+        self.start_button.setToolTip(blocker or "Train the network as it is now (Ctrl+R)")
+        self.start_blocked.setText(blocker)
+        self.start_blocked.setVisible(bool(blocker))
+
     def start(self) -> None:
         """Start button / Train > Start."""
-        if self.session.running:
+        if self.session.running or start_blocker(self.document):
             return
         self.commit_pending()
         self.session.start()
 
     def _state_changed(self, state: str) -> None:
-        running = state != "idle"
-        self.start_button.setEnabled(not running and self.session.document is self.document)
+        self._update_start()
         self.pause_button.setEnabled(state in ("starting", "running"))
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(state in ("starting", "running", "paused"))
@@ -903,5 +640,4 @@ def _final_metric(record: dict[str, Any]) -> str:
     return ""
 
 
-__all__ = ["SetTrainingCommand", "TextEditor", "TrainingPanel", "TrainingSettings",
-           "check_training", "effective_training", "read_setting", "with_setting"]
+__all__ = ["TextEditor", "TrainingPanel"]

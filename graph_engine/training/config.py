@@ -1,4 +1,5 @@
-"""The training settings of a project (`project.training`, DESIGN.md section 2), parsed and checked.
+"""The training settings of a project (`project.training`, DESIGN.md section 2), parsed and checked. Their
+defaults, ranges and choices are described in settings_spec.py (one place for the parser, the app and the CLI).
 
     config = TrainingConfig.from_project(project)        # defaults for missing fields
     config = config.with_overrides(epochs=5, device="cpu")
@@ -43,33 +44,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph_engine.errors import ProjectError
+from graph_engine.training.settings_spec import (
+    DEVICES,
+    LOSSES,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_SEED,
+    OPTIMIZERS,
+    SCHEDULE_PARAMS,
+    SCHEDULES,
+    TASKS,
+    default_of,
+)
 
-TASKS = ("classification", "regression", "autoencoder")
-LOSSES = ("CrossEntropyLoss", "MSELoss", "L1Loss", "HuberLoss")
 REGRESSION_LOSSES = ("MSELoss", "L1Loss", "HuberLoss")
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
-SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
 DEFAULT_DATASET = {"name": "digits"}
-DEFAULT_EPOCHS = 20
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_VAL_FRACTION = 0.2
-DEFAULT_PROBE_EVERY = 50
-MAX_EPOCHS = 100_000
-MAX_BATCH_SIZE = 1 << 20
-MAX_SEED = 2**32 - 1  # numpy's legacy seed range
+DEFAULT_EPOCHS = default_of("epochs")
+DEFAULT_BATCH_SIZE = default_of("batch_size")
+DEFAULT_VAL_FRACTION = default_of("val_fraction")
+DEFAULT_PROBE_EVERY = default_of("probe_every")
 
 KEYS = ("dataset", "task", "loss", "optimizer", "schedule", "epochs", "batch_size", "val_fraction", "seed",
         "device", "grad_clip", "early_stopping", "augment", "probe_every", "mixed_precision")
 OPTIMIZER_KEYS = ("name", "lr", "weight_decay", "momentum", "nesterov", "betas")
-SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "step": ("step_size", "gamma"),
-    "cosine": ("min_lr",),
-    "onecycle": ("max_lr", "pct_start"),
-    "plateau": ("factor", "patience", "min_lr"),
-}
 EARLY_STOPPING_KEYS = ("enabled", "patience", "min_delta")
 
 
@@ -82,11 +79,11 @@ class TrainingConfigError(ProjectError):
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    name: str = "Adam"
-    lr: float = 0.001
-    weight_decay: float = 0.0
-    momentum: float = 0.0  # SGD and RMSprop
-    nesterov: bool = False  # SGD with momentum > 0
+    name: str = default_of("optimizer.name")
+    lr: float = default_of("optimizer.lr")
+    weight_decay: float = default_of("optimizer.weight_decay")
+    momentum: float = default_of("optimizer.momentum")  # SGD and RMSprop
+    nesterov: bool = default_of("optimizer.nesterov")  # SGD with momentum > 0
     betas: tuple[float, float] = (0.9, 0.999)  # Adam and AdamW
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,14 +99,14 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    name: str = "none"
+    name: str = default_of("schedule.name")
     step_size: int = 1
-    gamma: float = 0.1
-    min_lr: float = 0.0
-    max_lr: float | None = None  # None: the optimizer's lr
-    pct_start: float = 0.3
-    factor: float = 0.1
-    patience: int = 5
+    gamma: float = default_of("schedule.gamma")
+    min_lr: float = default_of("schedule.min_lr")
+    max_lr: float | None = default_of("schedule.max_lr")  # None: the optimizer's lr
+    pct_start: float = default_of("schedule.pct_start")
+    factor: float = default_of("schedule.factor")
+    patience: int = default_of("schedule.patience")
 
     @property
     def per_batch(self) -> bool:
@@ -144,13 +141,13 @@ class TrainingConfig:
     epochs: int = DEFAULT_EPOCHS
     batch_size: int = DEFAULT_BATCH_SIZE
     val_fraction: float = DEFAULT_VAL_FRACTION
-    seed: int = 0
-    device: str = "auto"
-    grad_clip: float | None = None
+    seed: int = default_of("seed")
+    device: str = default_of("device")
+    grad_clip: float | None = default_of("grad_clip")
     early_stopping: EarlyStoppingConfig | None = None
     augment: dict[str, Any] | None = None  # None: no augmentation; else shift/flip/noise with defaults filled
     probe_every: int = DEFAULT_PROBE_EVERY
-    mixed_precision: bool = True
+    mixed_precision: bool = default_of("mixed_precision")
 
     # ---- building ------------------------------------------------------------------------------------
 
@@ -258,7 +255,7 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
     if not 0.0 <= val_fraction < 1.0:
         raise TrainingConfigError(f"val_fraction must be at least 0 and below 1, not {_show(val_fraction)}",
                                   "training.val_fraction", "use e.g. 0.2 to keep a fifth of the data for validation")
-    device = training.get("device", "auto")
+    device = training.get("device", default_of("device"))
     if not _is_device(device):
         raise TrainingConfigError(f"unknown device {_show(device)}", "training.device",
                                   "use auto, cpu, cuda (or cuda:N) or mps")
@@ -269,7 +266,7 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
             raise TrainingConfigError(f"grad_clip must be positive, not {_show(grad_clip)}", "training.grad_clip",
                                       "e.g. 1.0, or null for no clipping")
         grad_clip = grad_clip or None
-    mixed = training.get("mixed_precision", True)
+    mixed = training.get("mixed_precision", default_of("mixed_precision"))
     if not isinstance(mixed, bool):
         raise TrainingConfigError(f"mixed_precision must be true or false, not {_show(mixed)}",
                                   "training.mixed_precision", "true uses float16 on CUDA (ignored elsewhere)")
@@ -282,7 +279,7 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
         epochs=epochs,
         batch_size=_int(training, "batch_size", DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE, "e.g. 64"),
         val_fraction=val_fraction,
-        seed=_int(training, "seed", 0, 0, MAX_SEED, "any whole number from 0, e.g. 0"),
+        seed=_int(training, "seed", default_of("seed"), 0, MAX_SEED, "any whole number from 0, e.g. 0"),
         device=device,
         grad_clip=grad_clip,
         early_stopping=_parse_early_stopping(training.get("early_stopping")),
@@ -335,8 +332,8 @@ def _parse_optimizer(value: Any) -> OptimizerConfig:
         if key not in OPTIMIZER_KEYS:
             raise TrainingConfigError(f"the optimizer has no setting {_show(key)}", f"{where}.{key}",
                                       _known_hint(key, OPTIMIZER_KEYS))
-    name = _choice(value, "name", "Adam", OPTIMIZERS, where=f"{where}.name")
-    lr = _number(value, "lr", 0.01 if name == "SGD" else 0.001, "e.g. 0.001", where=f"{where}.lr")
+    name = _choice(value, "name", default_of("optimizer.name"), OPTIMIZERS, where=f"{where}.name")
+    lr = _number(value, "lr", 0.01 if name == "SGD" else default_of("optimizer.lr"), "e.g. 0.001", where=f"{where}.lr")
     if lr <= 0:
         raise TrainingConfigError(f"the learning rate must be above 0, not {_show(lr)}", f"{where}.lr",
                                   "e.g. 0.001 for Adam, 0.01 for SGD")
@@ -380,7 +377,7 @@ def _parse_schedule(value: Any, epochs: int) -> ScheduleConfig:
     if not isinstance(value, Mapping):
         raise TrainingConfigError("schedule must be an object such as {\"name\": \"cosine\"}", where,
                                   "known schedules: " + ", ".join(SCHEDULES))
-    name = _choice(value, "name", "none", SCHEDULES, where=f"{where}.name")
+    name = _choice(value, "name", default_of("schedule.name"), SCHEDULES, where=f"{where}.name")
     every = {p for params in SCHEDULE_PARAMS.values() for p in params}
     for key in value:
         if key != "name" and key not in every:
@@ -393,18 +390,18 @@ def _parse_schedule(value: Any, epochs: int) -> ScheduleConfig:
         cfg["step_size"] = _int(value, "step_size", cfg["step_size"], 1, MAX_EPOCHS, "epochs between decays, e.g. 10",
                                 where=f"{where}.step_size")
     if "gamma" in mine:
-        cfg["gamma"] = _unit(value, "gamma", 0.1, where, "the factor applied at each step, e.g. 0.1",
+        cfg["gamma"] = _unit(value, "gamma", default_of("schedule.gamma"), where, "the factor applied at each step, e.g. 0.1",
                              low_open=True, high_closed=True)
     if "factor" in mine:
-        cfg["factor"] = _unit(value, "factor", 0.1, where, "the factor applied on a plateau, e.g. 0.1", low_open=True)
+        cfg["factor"] = _unit(value, "factor", default_of("schedule.factor"), where, "the factor applied on a plateau, e.g. 0.1", low_open=True)
     if "pct_start" in mine:
-        cfg["pct_start"] = _unit(value, "pct_start", 0.3, where, "the part of training spent warming up, e.g. 0.3",
+        cfg["pct_start"] = _unit(value, "pct_start", default_of("schedule.pct_start"), where, "the part of training spent warming up, e.g. 0.3",
                                  low_open=True)
     if "patience" in mine:
-        cfg["patience"] = _int(value, "patience", 5, 0, MAX_EPOCHS, "epochs without improvement, e.g. 5",
+        cfg["patience"] = _int(value, "patience", default_of("schedule.patience"), 0, MAX_EPOCHS, "epochs without improvement, e.g. 5",
                                where=f"{where}.patience")
     if "min_lr" in mine:
-        cfg["min_lr"] = _number(value, "min_lr", 0.0, "e.g. 0.00001", where=f"{where}.min_lr")
+        cfg["min_lr"] = _number(value, "min_lr", default_of("schedule.min_lr"), "e.g. 0.00001", where=f"{where}.min_lr")
         if cfg["min_lr"] < 0:
             raise TrainingConfigError(f"min_lr must be 0 or more, not {_show(cfg['min_lr'])}", f"{where}.min_lr")
     if "max_lr" in mine:

@@ -27,7 +27,7 @@ from app.training.dataset_preview import wait_for_previews
 from app.training.device_info import DeviceCatalog
 from app.training.run_data import RunData
 from app.training.session import TrainingSession, overfitting_message, overfitting_streak
-from app.training.training_panel import TrainingPanel, read_setting, with_setting
+from app.training.training_panel import TrainingPanel
 from app.training.worker import STEP_INTERVAL_S, TrainingWorker
 from graph_engine.training.events import FailedEvent, FinishedEvent, LayerStats, StoppedEvent
 
@@ -340,20 +340,6 @@ def test_settings_edits_are_undoable_and_refused_values_say_why(win, qtbot):
     panel.editors["augment.noise"].line.setText("0")
     panel.editors["augment.noise"].commit_pending()
     assert "augment" not in document.project.training
-
-
-def test_settings_helpers_keep_the_section_small():
-    training = {"optimizer": "SGD", "task": "classification", "loss": "CrossEntropyLoss"}
-    assert read_setting(training, "optimizer.lr") == 0.01
-    assert read_setting(training, "epochs") == 20
-    assert read_setting(None, "dataset.name") == "digits"
-    out = with_setting(training, "task", "autoencoder")
-    assert out["task"] == "autoencoder" and "loss" not in out  # CrossEntropyLoss does not fit any more
-    out = with_setting({"task": "classification"}, "dataset.name", "diabetes")
-    assert out == {"dataset": {"name": "diabetes"}}  # the task clashed with a regression dataset
-    out = with_setting({"optimizer": {"name": "SGD", "momentum": 0.9}}, "optimizer.name", "Adam")
-    assert out == {"optimizer": {"name": "Adam"}}
-    assert with_setting({"early_stopping": {"patience": 3}}, "early_stopping.patience", None) == {}
 
 
 def test_dataset_picker_params_and_preview(win, qtbot, tmp_path):
