@@ -116,7 +116,8 @@ class Dataset:
         """The samples at `indices` (in that order), with every other field kept."""
         idx = np.asarray(indices, dtype=np.int64)
         labels = None if self.labels is None else self.labels[idx]
-        return replace(self, X=self.X[idx], y=self.y[idx], labels=labels)
+        take = getattr(self.X, "take_lazy", None)  # an image folder decoded batch by batch stays lazy
+        return replace(self, X=take(idx) if take else self.X[idx], y=self.y[idx], labels=labels)
 
     # ---- preview -------------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ import torch
 from graph_engine.codegen import compile_project
 from graph_engine.data import DatasetError, autoencoder_targets, load_dataset, split
 from graph_engine.data import augment as augment_batch
+from graph_engine.data.image_folder import is_lazy
 from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.project import Project
@@ -287,9 +288,9 @@ class Trainer:
         self.compiled = compile_project(self.project, result)
         try:
             model = self.compiled.create_model().to(device)
-            self.X_train = torch.from_numpy(np.ascontiguousarray(train_set.X)).to(device)
+            self.X_train = _on_device(train_set.X, device)
             self.y_train = torch.from_numpy(np.ascontiguousarray(train_set.y)).to(device)
-            self.X_val = torch.from_numpy(np.ascontiguousarray(val_set.X)).to(device)
+            self.X_val = _on_device(val_set.X, device)
             self.y_val = torch.from_numpy(np.ascontiguousarray(val_set.y)).to(device)
         except torch.OutOfMemoryError:
             raise TrainingConfigError(f"the model and the dataset do not fit in the memory of {device}",
@@ -800,8 +801,17 @@ def _make_scheduler(cfg: TrainingConfig, opt: torch.optim.Optimizer, steps_per_e
     return None
 
 
+def _on_device(X: Any, device: torch.device) -> Any:
+    """The inputs on the device: a tensor, or a lazily decoded image folder that gives tensors there."""
+    if is_lazy(X):
+        return X.to(device)
+    return torch.from_numpy(np.ascontiguousarray(X)).to(device)
+
+
 def _check_finite(dataset: Any) -> None:
     for name, arr in (("inputs", dataset.X), ("targets", dataset.y)):
+        if is_lazy(arr):  # decoded images are in 0..1 by construction
+            continue
         if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
             bad = int((~np.isfinite(arr.reshape(len(arr), -1))).any(axis=1).sum())
             raise DatasetError(f"dataset {dataset.name!r} has NaN or infinite {name} in {bad} sample(s)",
