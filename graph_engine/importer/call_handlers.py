@@ -12,7 +12,17 @@ from graph_engine.catalog import get_spec
 from graph_engine.importer.op_mapping import Unsupported, int_tuple
 from graph_engine.importer.recording import BATCHES, TensorInfo
 from graph_engine.importer.report import short
-from graph_engine.importer.values import CONST, MovedBatch, Pieces, RawState, Ref, StateTuple, TupleOut
+from graph_engine.importer.tensors import TensorValue, per_sample_shape, positional_table
+from graph_engine.importer.values import (
+    CONST,
+    MovedBatch,
+    Pieces,
+    PortsOut,
+    RawState,
+    Ref,
+    StateTuple,
+    TupleOut,
+)
 
 # Tensor attributes that are plain values (what x.size() gives, or fixed for a traced graph).
 SIZE_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "device", "is_cuda", "requires_grad"})
@@ -30,6 +40,10 @@ class CallHandlers:
             params["negative_slope"] = float(self._const(b["negative_slope"]))
         elif op == "GELU":
             params["approximate"] = self._const(b["approximate"])
+        elif op == "Hardtanh":
+            params.update(min_val=float(self._const(b["min_val"])), max_val=float(self._const(b["max_val"])))
+        elif op == "Softplus":
+            params.update(beta=float(self._const(b["beta"])), threshold=float(self._const(b["threshold"])))
         return self._result(n, Ref(self._add(n, op, params, [x])))
 
     def call_softmax(self, n, b, op):
@@ -131,23 +145,118 @@ class CallHandlers:
             raise Unsupported("torch.add with alpha")
         word = "adds" if op == "Add" else "multiplies"
         for key in ("input", "other"):
-            if not isinstance(b[key], fx.Node) or not isinstance(self.values.get(b[key]), Ref):
-                if not isinstance(b[key], fx.Node):
-                    raise Unsupported(f"{word} a constant ({short(b[key])}); LayerLoom has no constant layer")
+            if not isinstance(b[key], fx.Node):
+                raise Unsupported(f"{word} a constant ({short(b[key])}); LayerLoom has no constant layer")
+        tensors = [self.values.get(b[key]) for key in ("input", "other")]
+        if any(isinstance(v, TensorValue) for v in tensors) and not all(isinstance(v, TensorValue) for v in tensors):
+            return self._merge_with_parameter(n, b, op, tensors)
         a, c = self._tensor(b["input"]), self._tensor(b["other"])
         sa, sc = self._shape(b["input"]), self._shape(b["other"])
-        if sa != sc:
-            raise Unsupported(f"{word} tensors of shapes {list(sa)} and {list(sc)}; LayerLoom's {op} needs equal "
-                              "shapes (no broadcasting)")
+        broadcast = sa != sc
+        if broadcast:
+            _check_broadcast(op, word, sa, sc)
         first = self.nodes.get(a.node)
-        if (first is not None and first.op == op and a.port == 0 and len(b["input"].users) == 1
-                and self.merge_uses.get(a.node) == 1):
+        if (not broadcast and first is not None and first.op == op and not first.params.get("broadcast")
+                and a.port == 0 and len(b["input"].users) == 1 and self.merge_uses.get(a.node) == 1):
             first.inputs.append(c)  # a + b + c: one Add with three inputs, evaluated left to right
             self.merge_uses[a.node] = len(n.users)
             return self._result(n, a)
-        node_id = self._add(n, op, {}, [a, c])
+        node_id = self._add(n, op, {"broadcast": True} if broadcast else {}, [a, c])
         self.merge_uses[node_id] = len(n.users)
         return self._result(n, Ref(node_id))
+
+    def _merge_with_parameter(self, n, b, op, tensors):
+        """`x + self.pos_embed`, `self.layer_scale * x`, `x + self.pe[:, :x.size(1)]` (tensors.py)."""
+        i = 0 if isinstance(tensors[0], TensorValue) else 1
+        t, attr_node, other = tensors[i], b[("input", "other")[i]], b[("input", "other")[1 - i]]
+        x = self._tensor(other)
+        rank = self._rank(other)
+        found = positional_table(t, rank) if op == "Add" else None
+        if found is not None:
+            kind, table = found
+            if kind == "learned":
+                if t.base in self.parameters_used:
+                    raise Unsupported(f"uses self.{t.base} a second time; two nodes would train apart")
+                self.parameters_used.add(t.base)
+            node_id = self._add(n, "PositionalEncoding", {"kind": kind, "max_len": int(table.shape[0])}, [x])
+            if kind == "learned":
+                self.tensor_state[node_id] = table.clone()
+            return self._result(n, Ref(node_id))
+        shape = per_sample_shape(t.value, rank)
+        tensor = self.parameter_node(attr_node, t, shape, x, t.base.replace(".", "_"))
+        sample = self._batch_first(other)
+        broadcast = tuple(shape) != tuple(sample)
+        if broadcast:
+            _check_broadcast(op, "adds" if op == "Add" else "multiplies", (1, *shape), (1, *sample))
+        inputs = [tensor, x] if i == 0 else [x, tensor]
+        return self._result(n, Ref(self._add(n, op, {"broadcast": True} if broadcast else {}, inputs)))
+
+    def call_pad(self, n, b, op):
+        """F.pad on a sequence ([C, L], 2 numbers) or an image ([C, H, W], 4 numbers): the padding layer of its
+        mode (zeros, a constant, reflection, replication)."""
+        x = self._tensor(b["input"])
+        pads = [int(v) for v in self._const(b["pad"])]
+        dims = len(pads) // 2
+        if len(pads) not in (2, 4) or self._rank(b["input"]) != dims + 2 or min(pads) < 0:
+            raise Unsupported(f"pads {self._rank(b['input']) - 1}-d samples with {pads}; LayerLoom pads the last "
+                              "dim of [C, L] or the last two of [C, H, W], by zero or more")
+        mode, value = self._const(b["mode"]), self._const(b["value"])
+        kind = {"constant": "Zero" if not value else "Constant", "reflect": "Reflection",
+                "replicate": "Replication"}.get(mode)
+        if kind is None:
+            raise Unsupported(f"padding mode {mode!r}")
+        params: dict[str, Any] = {"padding": pads}
+        if kind == "Constant":
+            params["value"] = float(value)
+        return self._result(n, Ref(self._add(n, f"{kind}Pad{dims}d", params, [x])))
+
+    def call_drop_path(self, n, b, op):
+        x = self._tensor(b["input"])
+        mode = self._const(b["mode"])
+        if mode not in get_spec(op).param("mode").choices:
+            raise Unsupported(f"stochastic depth mode {mode!r}")
+        return self._result(n, Ref(self._add(n, op, {"p": float(self._const(b["p"])), "mode": mode}, [x])))
+
+    def call_expand(self, n, b, op):
+        x = self._tensor(b["input"])
+        shape = self._batch_first(n)
+        if self._shape(b["input"])[0] != self._shape(n)[0]:
+            raise Unsupported("expands the batch dimension")
+        return self._result(n, Ref(self._add(n, "Expand", {"size": list(shape)}, [x])))
+
+    def call_pieces(self, n, b, op):
+        """x.chunk(k, dim) / x.split(size, dim): a Chunk or Split node, one output port per piece."""
+        x = self._tensor(b["input"])
+        rank = self._rank(b["input"])
+        dim = int(self._const(b["dim"])) % rank
+        if dim == 0:
+            raise Unsupported("cuts the batch dimension into pieces")
+        pieces = self.runs[0].get(n)
+        if not isinstance(pieces, tuple) or not all(isinstance(p, TensorInfo) for p in pieces):
+            raise Unsupported("its result is not a tuple of tensors")
+        sizes = [p.shape[dim] for p in pieces]
+        if op == "Chunk" and int(self._const(b["chunks"])) == len(sizes):
+            params = {"chunks": len(sizes), "dim": dim}
+        else:
+            op, params = "Split", {"split_sizes": sizes, "dim": dim}
+        if len(sizes) < 2:
+            raise Unsupported("cuts the tensor into a single piece")
+        return PortsOut(self._add(n, op, params, [x]), len(sizes))
+
+    def call_attention(self, n, b, op):
+        """F.scaled_dot_product_attention: the ScaledDotProductAttention op (a key or value equal to the query
+        is left unconnected, as the op reads it)."""
+        if self._const(b["attn_mask"]) is not None or self._const(b["enable_gqa"]):
+            raise Unsupported("scaled_dot_product_attention with attn_mask or enable_gqa; LayerLoom's op takes query, "
+                              "key and value (and is_causal)")
+        q, k, v = (self._tensor(b[key], key) for key in ("query", "key", "value"))
+        scale = self._const(b["scale"])
+        params = {"is_causal": bool(self._const(b["is_causal"])), "dropout_p": float(self._const(b["dropout_p"])),
+                  "scale": None if scale is None else float(scale)}
+        inputs = [q, None if k == q else k, None if v == q else v]
+        while inputs[-1] is None:
+            inputs.pop()
+        return self._result(n, Ref(self._add(n, "ScaledDotProductAttention", params, inputs)))
 
     def call_mean(self, n, b, op):
         x = self._tensor(b["input"])
@@ -230,6 +339,8 @@ class CallHandlers:
         value = self.values.get(source) if isinstance(source, fx.Node) else None
         if isinstance(value, TupleOut | StateTuple | RawState) or isinstance(value, Ref):
             index = self._const(index)
+        if isinstance(value, PortsOut):
+            return Ref(value.node, tuple_index(self._const(index), value.count))
         if isinstance(value, Pieces):
             i = tuple_index(self._const(index), value.count)
             node_id = self._add(n, "Select", {"dim": value.dim, "index": i}, [value.source],
@@ -283,6 +394,14 @@ class CallHandlers:
 
 Handler = Callable[[Any, fx.Node, dict[str, Any], str], Any]
 
+def _check_broadcast(op: str, word: str, a: tuple[int, ...], c: tuple[int, ...]) -> None:
+    """Broadcasting LayerLoom declares (`broadcast: true`): same rank, the batch in both, each other dim equal
+    or 1 in one of them."""
+    if len(a) != len(c) or a[0] != c[0] or any(x != y and 1 not in (x, y) for x, y in zip(a[1:], c[1:], strict=True)):
+        raise Unsupported(f"{word} tensors of shapes {list(a)} and {list(c)}; LayerLoom's {op} broadcasts only "
+                          "size-1 dims between tensors of the same rank, each with the batch first")
+
+
 # op_mapping's handler kind (the part before ':') -> the handler.
 HANDLERS: dict[str, Handler] = {
     "activation": CallHandlers.call_activation,
@@ -298,6 +417,11 @@ HANDLERS: dict[str, Handler] = {
     "merge": CallHandlers.call_merge,
     "mean": CallHandlers.call_mean,
     "permute": CallHandlers.call_permute,
+    "drop_path": CallHandlers.call_drop_path,
+    "pad": CallHandlers.call_pad,
+    "expand": CallHandlers.call_expand,
+    "pieces": CallHandlers.call_pieces,
+    "attention": CallHandlers.call_attention,
     "unbind": CallHandlers.call_unbind,
     "transpose": CallHandlers.call_transpose,
     "select": CallHandlers.call_select,

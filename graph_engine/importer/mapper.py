@@ -16,6 +16,7 @@ from graph_engine.importer.call_handlers import HANDLERS, CallHandlers
 from graph_engine.importer.op_mapping import (
     FUNCTIONAL_LAYERS,
     FUNCTIONS,
+    FUNCTIONS_BY_NAME,
     METHODS,
     MODULE_OPS,
     RECURRENT_OPS,
@@ -30,15 +31,16 @@ from graph_engine.importer.op_mapping import (
 )
 from graph_engine.importer.recording import BATCHES, TensorInfo, has_tensor
 from graph_engine.importer.report import ImportProblem, short
+from graph_engine.importer.tensors import TensorValue, evaluate, read_tensor
 from graph_engine.importer.tracing import ROOT, target_text, user_path, variable_names
 from graph_engine.importer.values import (
     CONST,
     FAILED,
     PHANTOM,
-    Attr,
     MovedBatch,
     PendingNode,
     Pieces,
+    PortsOut,
     RawState,
     Ref,
     StateTuple,
@@ -65,6 +67,9 @@ class Mapper(CallHandlers):
         self.merge_uses: dict[str, int] = {}  # Add/Multiply node id -> fx users of its value
         self.no_weights: set[fx.Node] = set()  # attention calls with need_weights=False
         self.refused_attrs: set[fx.Node] = set()  # parameters/buffers read in forward, already reported
+        self.parameters_used: set[str] = set()  # parameters that became a node (a second use is refused)
+        self.tensor_state: dict[str, torch.Tensor] = {}  # Parameter/PositionalEncoding node id -> its tensor
+        self.last_ref: Ref | None = None  # the latest graph tensor: what a Parameter node takes the batch from
         self.variables = variable_names(gm.graph)
 
     # ---- driving -----------------------------------------------------------------------------------------
@@ -76,6 +81,8 @@ class Mapper(CallHandlers):
                 continue
             try:
                 self.values[n] = self._map(n)
+                if isinstance(self.values[n], Ref) and not self.values[n].node.startswith(PHANTOM):
+                    self.last_ref = self.values[n]
             except Unsupported as exc:
                 self.problems.append(ImportProblem(n.name, target_text(self.gm, n), str(exc)))
                 # a refused tensor stands in as a phantom so that the nodes it feeds are checked (and their
@@ -91,11 +98,9 @@ class Mapper(CallHandlers):
         if n.op == "placeholder":
             return self._placeholder(n)
         if n.op == "get_attr":
-            return Attr(str(n.target))  # refused where it is used as a tensor (_tensor), not where it is read
+            return read_tensor(self.source, user_path(n.target))  # tensors.py: becomes a node where it is used
         if n.op == "call_module":
             sub = self.gm.get_submodule(n.target)
-            if type(sub).forward is nn.TransformerEncoder.forward:
-                return self._encoder_stack(n, sub)
             tensor_args = [a for a in n.args if isinstance(a, fx.Node) and isinstance(self.runs[0].get(a), TensorInfo)]
             op, params = read_module(sub, [self._shape(a) for a in tensor_args])  # Unsupported: the module itself
             if self._any_failed(n):
@@ -108,6 +113,12 @@ class Mapper(CallHandlers):
                 raise Unsupported(REFUSED[n.target])
             table = FUNCTIONS if n.op == "call_function" else METHODS
             entry = table.get(n.target) if n.op == "call_method" or hashable(n.target) else None
+            if entry is None and n.op == "call_function":
+                entry = FUNCTIONS_BY_NAME.get(describe_target(n.target))
+            if self._on_parameters_only(n):
+                if n.op == "call_method" and n.target == "expand":
+                    return self._expanded_parameter(n)
+                return evaluate(n, self.values.__getitem__, self._plain)
             if self._any_failed(n):
                 if entry is None and has_tensor(self.runs[0].get(n)):
                     raise Unsupported(f"LayerLoom has no layer for {target_text(self.gm, n)}")
@@ -126,7 +137,7 @@ class Mapper(CallHandlers):
         return any(self.values.get(a) is FAILED for a in n.all_input_nodes)
 
     def _has_graph_input(self, n: fx.Node) -> bool:
-        return any(isinstance(self.values.get(a), Ref | TupleOut | StateTuple | RawState | MovedBatch | Pieces)
+        return any(isinstance(self.values.get(a), Ref | TupleOut | StateTuple | RawState | MovedBatch | Pieces | PortsOut)
                    for a in n.all_input_nodes)
 
     # ---- helpers -----------------------------------------------------------------------------------------
@@ -151,8 +162,10 @@ class Mapper(CallHandlers):
                               "keeps the batch first: index it (h_n[-1]) or transpose it (h_n.transpose(0, 1)) first")
         if isinstance(value, TupleOut | StateTuple):
             raise Unsupported("uses a layer's whole tuple output; pick one element (out[0]) first")
-        if isinstance(value, Attr):
-            return self._attr_tensor(arg, value)
+        if isinstance(value, TensorValue):
+            return self._refused_tensor(arg, value)
+        if isinstance(value, PortsOut):
+            raise Unsupported(f"uses all of {arg.name}'s pieces at once; pick one (pieces[0])")
         if isinstance(value, MovedBatch):
             raise Unsupported(f"uses {arg.name}, which moves the batch dimension (LayerLoom keeps it first: a "
                               "permute's dims must start with 0, unless the result is unbound along dim 0)")
@@ -167,16 +180,53 @@ class Mapper(CallHandlers):
         reads: a traced-into module's weights without its buffers or class)."""
         return self.source.get_submodule(user_path(path)) if path != ROOT else self.source
 
-    def _attr_tensor(self, n: fx.Node, attr: Attr) -> Ref:
-        """A parameter or buffer used as a tensor. Reported once, at the read (`self.scale`), and a phantom
-        afterwards, so that every use is still checked."""
+    def _refused_tensor(self, n: fx.Node, t: TensorValue) -> Ref:
+        """A parameter or buffer used where LayerLoom cannot take it. Reported once, at the read
+        (`self.scale`), and a phantom afterwards, so that every use is still checked."""
         if n not in self.refused_attrs:
             self.refused_attrs.add(n)
+            what = "parameter" if t.is_parameter else "buffer"
             self.problems.append(ImportProblem(
                 n.name, target_text(self.gm, n),
-                f"reads self.{user_path(attr.target)} directly: a parameter or buffer outside any layer (LayerLoom "
-                "layers own all their weights; wrap it in a layer such as nn.Linear)"))
+                f"reads self.{t.base} directly: a {what} outside any layer used where LayerLoom cannot take it "
+                "(a parameter can be expanded along the batch, added to or multiplied with a batch tensor; a "
+                "buffer only as a sinusoidal positional table)"))
         return Ref(f"{PHANTOM}{n.name}")
+
+    def _on_parameters_only(self, n: fx.Node) -> bool:
+        """A call on parameters/buffers (and plain values) only: evaluated on the module's tensors."""
+        inputs = [self.values.get(a) for a in n.all_input_nodes]
+        return any(isinstance(v, TensorValue) for v in inputs) and not self._has_graph_input(n)
+
+    def _plain(self, arg: Any) -> Any:
+        if isinstance(arg, fx.Node) and isinstance(self.values.get(arg), TensorValue):
+            return self.values[arg].value
+        return self._const(arg)
+
+    def _batch_source(self) -> Ref:
+        if self.last_ref is None:
+            raise Unsupported("uses a parameter before any input tensor")
+        return self.last_ref
+
+    def parameter_node(self, n: fx.Node, t: TensorValue, shape: tuple[int, ...], batch: Ref,
+                       name: str | None = None) -> Ref:
+        """A Parameter node holding `t` as [1, *shape] (the batch dim it is shared along)."""
+        if t.base in self.parameters_used:
+            raise Unsupported(f"uses self.{t.base} a second time; two Parameter nodes would train apart")
+        if not t.is_parameter:
+            raise Unsupported(f"self.{t.base} is a buffer (a constant); LayerLoom's Parameter node is learned")
+        self.parameters_used.add(t.base)
+        node_id = self._add(n, "Parameter", {"shape": list(shape)}, [batch], name)
+        self.tensor_state[node_id] = t.value.reshape(1, *shape).clone()
+        return Ref(node_id)
+
+    def _expanded_parameter(self, n: fx.Node) -> Ref:
+        """`self.cls_token.expand(B, -1, -1)`: the Parameter node itself (it is given to every sample)."""
+        t = self.values[n.args[0]]
+        shape = self._batch_first(n)
+        if t.value.dim() != len(shape) + 1 or t.value.shape[0] != 1 or tuple(t.value.shape[1:]) != shape:
+            raise Unsupported(f"expands self.{t.base} ({list(t.value.shape)}) to more than the batch")
+        return self.parameter_node(n, t, shape, self._batch_source())
 
     def _const(self, arg: Any) -> Any:
         """A plain value; fx nodes are read from the recorded runs and must not depend on the batch size."""
@@ -189,6 +239,8 @@ class Mapper(CallHandlers):
             return a
         if isinstance(arg, tuple | list):
             return type(arg)(self._const(v) for v in arg)
+        if isinstance(arg, slice):
+            return slice(self._const(arg.start), self._const(arg.stop), self._const(arg.step))
         return arg
 
     def _shape(self, n: fx.Node, run: int = 0) -> tuple[int, ...]:
@@ -263,8 +315,8 @@ class Mapper(CallHandlers):
             if k == q and v == q:
                 return [q, None, None]
             return [q, k, None if v == q else v]
-        if op in ("TransformerEncoderLayer", "TransformerDecoderLayer"):
-            count = 1 if op == "TransformerEncoderLayer" else 2
+        if op in ("TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder"):
+            count = 1 if op.startswith("TransformerEncoder") else 2
             for key, value in [*enumerate(args)][count:] + list(kwargs.items()):
                 if self._const(value) not in (None, False):
                     raise Unsupported(f"calls the transformer layer with a mask or flag ({key}); LayerLoom's layer "
@@ -288,10 +340,10 @@ class Mapper(CallHandlers):
         what = describe_target(n.target)
         b = bind_call(n, names, defaults)
         weight = self.values.get(b["weight"]) if isinstance(b["weight"], fx.Node) else None
-        if not isinstance(weight, Attr) or not weight.target.endswith(".weight"):
+        if not isinstance(weight, TensorValue) or weight.value is not weight.table or not weight.base.endswith("weight"):
             raise Unsupported(f"{what} with weights that are not a module's own `weight` (use the nn layer)")
-        path = weight.target.removesuffix(".weight")
-        owner = self._module(path)
+        path = weight.base.removesuffix("weight").removesuffix(".")
+        owner = self.source.get_submodule(path)
         cls = layer_class(owner)
         op = MODULE_OPS.get(cls) if cls is not None else None
         if op not in ops:
@@ -300,35 +352,16 @@ class Mapper(CallHandlers):
             if key in ("input", "weight") or not isinstance(value, fx.Node):
                 continue
             attr = self.values.get(value)
-            if not isinstance(attr, Attr) or attr.target != f"{path}.{key}":
-                raise Unsupported(f"{what} with a {key} that is not self.{user_path(path)}.{key}")
+            if not isinstance(attr, TensorValue) or attr.base != ".".join(filter(None, (path, key))):
+                raise Unsupported(f"{what} with a {key} that is not self.{path}.{key}")
         if op.startswith("BatchNorm") and self._const(b["training"]):
             raise Unsupported(f"{what} with training=True in eval mode (batch statistics)")
         op, params = read_module(owner, [self._shape(b["input"])], as_op=op)
         for key in ("eps", "normalized_shape"):  # what the call passes must be what the module holds
             if key in b and key in params and self._const(b[key]) != normalise(get_spec(op).param(key), params[key]):
                 raise Unsupported(f"{what} with {key}={short(self._const(b[key]))}, not the module's")
-        return self._call_module(n, owner, op, params, target=path, inputs=[self._tensor(b["input"])])
-
-    def _encoder_stack(self, n: fx.Node, stack: nn.TransformerEncoder) -> Ref:
-        """nn.TransformerEncoder: its layers one after the other (then its norm), each keeping its weights under
-        the stack's keys (`transformer_encoder.layers.0.self_attn...`)."""
-        for key, value in [*enumerate(n.args)][1:] + list(n.kwargs.items()):
-            if self._const(value) not in (None, False):
-                raise Unsupported(f"calls the encoder stack with a mask or flag ({key}); LayerLoom's layers take "
-                                  "the sequence only")
-        x = self._tensor(n.args[0])
-        shape = self._shape(n.args[0])
-        target = str(n.target)
-        parts = [(f"layers.{i}", layer) for i, layer in enumerate(stack.layers)]
-        if stack.norm is not None:
-            parts.append(("norm", stack.norm))
-        for name, layer in parts:
-            op, params = read_module(layer, [shape])
-            node_id = self._add(n, op, params, [x], f"{n.name}_{name.replace('.', '_')}")
-            self.module_nodes[f"{target}.{name}"] = node_id
-            x = Ref(node_id)
-        return self._result(n, x)
+        return self._call_module(n, owner, op, params, target=f"{ROOT}.{path}" if path else ROOT,
+                                 inputs=[self._tensor(b["input"])])
 
     def _output(self, n: fx.Node) -> None:
         value = n.args[0]
@@ -366,7 +399,7 @@ class Mapper(CallHandlers):
         return Project(name=name, graph=graph)
 
     def state(self, module: nn.Module) -> dict[str, torch.Tensor]:
-        state = {}
+        state = dict(self.tensor_state)
         for path, node_id in self.module_nodes.items():
             for key, value in self._module(path).state_dict().items():
                 state[f"{node_id}.{key}"] = value.detach().clone()

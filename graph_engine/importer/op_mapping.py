@@ -11,7 +11,7 @@ out when they equal the catalog default; dims the input decides (`in_features`, 
 
 Calls: `FUNCTIONS` (torch / torch.nn.functional / operator callables) and `METHODS` (tensor methods) name the
 handler that `fx_import` runs for each; `REFUSED` gives calls with a known reason why there is no layer
-(F.pad: LayerLoom has no padding layer yet).
+(F.embedding: use the module).
 """
 
 from __future__ import annotations
@@ -260,6 +260,21 @@ def _transformer(module, values, in_shapes):
     values["bias"] = module.linear1.bias is not None
 
 
+def _transformer_stack(module, values, in_shapes):
+    """nn.TransformerEncoder/Decoder: the params of its (deep-copied, identical) layers, their count, and
+    whether a final LayerNorm matching them follows."""
+    layers = [read_module(layer, in_shapes) for layer in module.layers]
+    _require(all(layer == layers[0] for layer in layers), "its layers are configured differently from each other")
+    values.update(layers[0][1])
+    values["num_layers"] = len(layers)
+    values["norm"] = module.norm is not None
+    if module.norm is not None:
+        first = module.layers[0]
+        _require(type(module.norm) is nn.LayerNorm and module.norm.eps == first.norm1.eps
+                 and (module.norm.bias is not None) == (first.linear1.bias is not None),
+                 "a final norm other than a LayerNorm like the layers' own")
+
+
 def _unflatten(module, values, in_shapes):
     values["unflattened_size"] = list(module.unflattened_size)
 
@@ -284,6 +299,7 @@ SPECIAL_READERS: dict[str, Callable[[nn.Module, dict[str, Any], Sequence[tuple[i
     "RNN": _recurrent, "LSTM": _recurrent, "GRU": _recurrent,
     "MultiheadAttention": _attention,
     "TransformerEncoderLayer": _transformer, "TransformerDecoderLayer": _transformer,
+    "TransformerEncoder": _transformer_stack, "TransformerDecoder": _transformer_stack,
     "Unflatten": _unflatten,
     "Dropout": _dropout, "Dropout2d": _dropout,
 }
@@ -310,6 +326,9 @@ FUNCTIONS: dict[Any, Signature] = {
     torch.tanh: ("activation:Tanh", ("input",), {}), F.tanh: ("activation:Tanh", ("input",), {}),
     F.gelu: ("activation:GELU", ("input", "approximate"), {"approximate": "none"}),
     F.silu: _act("SiLU"), F.mish: _act("Mish"), F.hardswish: _act("Hardswish"),
+    F.relu6: _act("ReLU6"), F.hardsigmoid: _act("Hardsigmoid"),
+    F.hardtanh: _act("Hardtanh", "min_val", "max_val", min_val=-1.0, max_val=1.0),
+    F.softplus: ("activation:Softplus", ("input", "beta", "threshold"), {"beta": 1.0, "threshold": 20.0}),
     F.elu: _act("ELU", "alpha", alpha=1.0),
     F.leaky_relu: _act("LeakyReLU", "negative_slope", negative_slope=0.01),
     F.softmax: ("softmax:Softmax", ("input", "dim", "_stacklevel", "dtype"), {"dim": None, "dtype": None}),
@@ -354,6 +373,13 @@ FUNCTIONS: dict[Any, Signature] = {
     torch.swapaxes: ("transpose", ("input", "dim0", "dim1"), {}),
     torch.select: ("select", ("input", "dim", "index"), {}),
     torch.unbind: ("unbind", ("input", "dim"), {"dim": 0}),
+    F.pad: ("pad", ("input", "pad", "mode", "value"), {"mode": "constant", "value": None}),
+    torch.chunk: ("pieces:Chunk", ("input", "chunks", "dim"), {"dim": 0}),
+    torch.split: ("pieces:Split", ("input", "split_size_or_sections", "dim"), {"dim": 0}),
+    F.scaled_dot_product_attention: ("attention", ("query", "key", "value", "attn_mask", "dropout_p", "is_causal",
+                                                   "scale", "enable_gqa"),
+                                     {"attn_mask": None, "dropout_p": 0.0, "is_causal": False, "scale": None,
+                                      "enable_gqa": False}),
     operator.getitem: ("getitem", ("input", "index"), {}),
     getattr: ("getattr", ("input", "name"), {}),
 }
@@ -377,6 +403,9 @@ METHODS: dict[str, Signature] = {
     "swapaxes": ("transpose", ("input", "dim0", "dim1"), {}),
     "select": ("select", ("input", "dim", "index"), {}),
     "unbind": ("unbind", ("input", "dim"), {"dim": 0}),
+    "chunk": ("pieces:Chunk", ("input", "chunks", "dim"), {"dim": 0}),
+    "split": ("pieces:Split", ("input", "split_size", "dim"), {"dim": 0}),
+    "expand": ("expand", ("input", "*"), {}),
     "add": ("merge:Add", ("input", "other", "alpha"), {"alpha": 1}),
     "mul": ("merge:Multiply", ("input", "other"), {}),
     "size": ("size", ("input", "dim"), {"dim": None}),
@@ -405,8 +434,13 @@ FUNCTIONAL_LAYERS: dict[Any, tuple[tuple[str, ...], tuple[str, ...], dict[str, A
                    {"weight": None, "bias": None, "eps": 1e-5}),
 }
 
+# Functions of libraries LayerLoom does not import, by their qualified name (describe_target).
+FUNCTIONS_BY_NAME: dict[str, Signature] = {
+    "torchvision.ops.stochastic_depth.stochastic_depth": ("drop_path:StochasticDepth", ("input", "p", "mode", "training"),
+                                                          {"training": True}),
+}
+
 REFUSED: dict[Any, str] = {
-    F.pad: "LayerLoom has no padding layer; use the padding of the next Conv or Pool layer instead",
     F.embedding: "a functional layer with its own weights; use an nn.Embedding module",
 }
 
@@ -429,5 +463,5 @@ def describe_target(target: Any) -> str:
     return f"{module}.{name}"
 
 
-__all__ = ["FUNCTIONAL_LAYERS", "FUNCTIONS", "METHODS", "MODULE_OPS", "RECURRENT_OPS", "REFUSED", "TUPLE_OPS", "Unsupported",
+__all__ = ["FUNCTIONAL_LAYERS", "FUNCTIONS", "FUNCTIONS_BY_NAME", "METHODS", "MODULE_OPS", "RECURRENT_OPS", "REFUSED", "TUPLE_OPS", "Unsupported",
            "describe_target", "int_tuple", "known_op", "layer_class", "normalise", "read_module", "tidy_params"]

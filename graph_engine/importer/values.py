@@ -59,11 +59,11 @@ class Pieces:
 
 
 @dataclass(frozen=True)
-class Attr:
-    """A parameter or buffer read in forward (`self.cls_token`): a tensor only where a layer takes it as its
-    weights (F.batch_norm(x, self.running_mean, ...) in a BatchNorm subclass)."""
+class PortsOut:
+    """A Chunk/Split node's outputs, one port per piece (`a, b = x.chunk(2, dim=1)` picks them)."""
 
-    target: str
+    node: str
+    count: int
 
 
 CONST = object()  # a plain value (a size, a shape): read from the recorded runs when used

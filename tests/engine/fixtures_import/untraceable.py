@@ -21,15 +21,15 @@ class Unmappable(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 4, 3)
-        self.scale = nn.Parameter(torch.ones(1))
+        self.register_buffer("offset", torch.ones(1))
         self.act = nn.Softsign()
         self.fc = nn.Linear(4 * 8 * 8, 10)
 
     def forward(self, x):
-        x = F.pad(x, (1, 1, 1, 1))
+        x = torch.erf(F.pad(x, (1, 1, 1, 1)))
         x = self.conv(x)
         x = self.act(x)
-        x = x * self.scale
+        x = x + self.offset  # a buffer: a constant, which LayerLoom has no node for
         x = torch.flatten(x, 1)
         x = self.fc(x)
         return torch.cumsum(x, dim=1)
