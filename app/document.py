@@ -41,6 +41,20 @@ class EditRefused(Exception):
     """An edit the engine refuses; `str()` is the reason shown to the user."""
 
 
+def delete_text(node_ids: list[str], edges: list[Edge]) -> str:
+    """The History entry of a deletion: names the layer or edge when there is one, else counts them."""
+    parts = []
+    if len(node_ids) == 1:
+        parts.append(node_ids[0])
+    elif node_ids:
+        parts.append(f"{len(node_ids)} layers")
+    if len(edges) == 1 and not node_ids:
+        parts.append(f"edge {edges[0].src} → {edges[0].dst}")
+    elif edges:
+        parts.append(f"{len(edges)} edge{'s' if len(edges) > 1 else ''}")
+    return "Delete " + " and ".join(parts) if parts else "Delete"
+
+
 class Document(QObject):
     checked = Signal(object)  # CheckResult, after every change
     selection_changed = Signal(list)  # selected node ids
@@ -141,7 +155,7 @@ class Document(QObject):
             raise EditRefused(f"unknown layer {op!r}")
         node = Node(default_id(op, self.graph.nodes), op, dict(params or {}), pos)
         edge = Edge(connect_from[0], node.id, connect_from[1], 0) if connect_from else None
-        self.undo_stack.beginMacro(f"Add {op}")
+        self.undo_stack.beginMacro(f"Add {op} {node.id}")
         try:
             self.undo_stack.push(AddNodeCommand(self.graph, node))
             if edge is not None and get_spec(op).inputs and self.connection_problem(edge) is None:
@@ -196,7 +210,8 @@ class Document(QObject):
         edges = [e for e in edges if e in self.graph.edges]
         if not edges:
             return
-        self.undo_stack.beginMacro("Disconnect" if len(edges) == 1 else f"Disconnect {len(edges)} edges")
+        self.undo_stack.beginMacro(f"Disconnect {edges[0].src} → {edges[0].dst}" if len(edges) == 1
+                                   else f"Disconnect {len(edges)} edges")
         try:
             for edge in edges:
                 self.undo_stack.push(RemoveEdgeCommand(self.graph, edge))
@@ -207,7 +222,8 @@ class Document(QObject):
         """Delete a selection of layers and edges as one undo step."""
         self._writable()
         node_ids, edges = list(node_ids), [e for e in edges if e in self.graph.edges]
-        self.undo_stack.beginMacro("Delete")
+        self.undo_stack.beginMacro(delete_text([i for i in node_ids if i in self.graph],
+                                               [e for e in edges if e.src not in node_ids and e.dst not in node_ids]))
         try:
             self.disconnect(e for e in edges if e.src not in node_ids and e.dst not in node_ids)
             self.remove_nodes(node_ids)

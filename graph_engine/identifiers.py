@@ -97,13 +97,26 @@ def unique_id(base: str, taken: Container[str]) -> str:
     return f"{base}_{n}"
 
 
+# Mixed-case acronyms that are one word in snake case (ReLU -> relu, not re_lu).
+ONE_WORD = {"PReLU": "Prelu", "ReLU": "Relu", "SiLU": "Silu", "CeLU": "Celu"}
+
+
+def op_snake_case(op: str) -> str:
+    """snake_case of a catalog op: ReLU -> relu, LeakyReLU -> leaky_relu, BatchNorm2d -> batch_norm2d,
+    MultiheadAttention -> multihead_attention, LSTM -> lstm, GELU -> gelu."""
+    for acronym, word in ONE_WORD.items():
+        op = op.replace(acronym, word)
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", op).lower()
+    return re.sub(r"[^a-z0-9_]", "_", snake)
+
+
 def default_id(op: str, taken: Container[str]) -> str:
-    """The id a new node of `op` gets: snake_case of the op and a counter (conv2d_1, batch_norm2d_1)."""
-    base = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", op).lower()
-    base = re.sub(r"[^a-z0-9_]", "_", base) or "layer"
-    if base in RESERVED or not base[0].isalpha():
+    """The id a new node of `op` gets: snake_case of the op and a counter (relu_1, input_1, conv2d_1,
+    batch_norm2d_1). The numbered id is never a reserved name even when the bare word is (input)."""
+    base = op_snake_case(op) or "layer"
+    if not base[0].isalpha():
         base = "layer_" + base
     n = 1
-    while f"{base}_{n}" in taken:
+    while f"{base}_{n}" in taken or f"{base}_{n}" in RESERVED:
         n += 1
     return f"{base}_{n}"

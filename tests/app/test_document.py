@@ -89,3 +89,22 @@ def test_paste_makes_fresh_ids_and_read_only_refuses(doc):
     with pytest.raises(EditRefused, match="training"):
         doc.add_node("ReLU")
     assert json.loads(project_to_json(doc.project))["graph"]["nodes"][-1]["id"] == new[1]
+
+
+def test_new_layers_are_named_in_snake_case_and_history_names_them(doc):
+    relu = doc.add_node("ReLU", (200, 0), connect_from=("x", 0))
+    leaky = doc.add_node("LeakyReLU", (300, 0))
+    norm = doc.add_node("BatchNorm2d", (400, 0))
+    inp = doc.add_node("Input", (0, 300))
+    assert (relu, leaky, norm, inp) == ("relu_1", "leaky_relu_1", "batch_norm2d_1", "input_1")
+    assert doc.add_node("ReLU", (200, 100)) == "relu_2"
+    stack = doc.undo_stack
+    assert [stack.text(i) for i in range(3)] == ["Add ReLU relu_1", "Add LeakyReLU leaky_relu_1",
+                                                 "Add BatchNorm2d batch_norm2d_1"]
+    doc.delete([relu])
+    assert stack.undoText() == "Delete relu_1"
+    doc.delete([leaky, norm])
+    assert stack.undoText() == "Delete 2 layers"
+    a = doc.add_node("Flatten", (200, 0), connect_from=("x", 0))
+    doc.delete([], [Edge("x", a)])
+    assert stack.undoText() == f"Delete edge x → {a}"
