@@ -241,16 +241,19 @@ class Autosaver(QObject):
         """Follow a new document (the window swapped projects); the previous one's autosave goes."""
         if self._document is not None:
             self._document.bridge.changed.disconnect(self._changed)
+            self._document.undo_stack.indexChanged.disconnect(self._changed)
             self._document.dirty_changed.disconnect(self._dirty_changed)
         self._document = document
         self.session.remove_files()
         self._generation = self._saved_generation = 0
         document.bridge.changed.connect(self._changed)
+        # Every undo step counts, moves included: the graph's `changed` is for what changes the model.
+        document.undo_stack.indexChanged.connect(self._changed)
         document.dirty_changed.connect(self._dirty_changed)
         if document.dirty:  # a recovered document: keep it safe at once
             self._generation = 1
 
-    def _changed(self) -> None:
+    def _changed(self, *_args) -> None:
         self._generation += 1
 
     def _dirty_changed(self, dirty: bool) -> None:
@@ -283,6 +286,7 @@ class Autosaver(QObject):
         if self._document is not None:
             try:
                 self._document.bridge.changed.disconnect(self._changed)
+                self._document.undo_stack.indexChanged.disconnect(self._changed)
                 self._document.dirty_changed.disconnect(self._dirty_changed)
             except (RuntimeError, TypeError):
                 pass

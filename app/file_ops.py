@@ -64,6 +64,15 @@ def suggested_file_name(project_name: str) -> str:
     return stem + SUFFIX
 
 
+def name_from_file(path: str | os.PathLike) -> str:
+    """The project name a file name gives: `mymlp.layerloom.json` -> `mymlp`, `net.json` -> `net`."""
+    name = Path(path).name
+    for suffix in (SUFFIX, ".json"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def templates() -> list[TemplateInfo]:
     return list_templates()
 

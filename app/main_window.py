@@ -58,6 +58,7 @@ from app.file_ops import (
     ALL_FILES_FILTER,
     PROJECT_FILTER,
     PYTHON_FILTER,
+    name_from_file,
     new_from_template,
     read_project,
     suggested_file_name,
@@ -72,7 +73,7 @@ from app.training.session import TrainingSession, run_action_state
 from app.welcome import EMPTY, WELCOME_STYLE, NewProjectDialog, WelcomePage
 from graph_engine.catalog import get_spec
 from graph_engine.errors import ProjectError
-from graph_engine.project import Project, class_name_for
+from graph_engine.project import DEFAULT_NAME, Project, class_name_for
 
 APP_NAME = "LayerLoom"
 STATE_VERSION = 2  # bump when the docks change so an old saved layout is not restored onto new docks
@@ -265,7 +266,7 @@ class MainWindow(QMainWindow):
         add("find_layer", "&Find Layer in Palette", self.find_layer, shortcuts=[K.Find], icon_name="find",
             tip="Search the layer palette")
 
-        add("fit", "&Fit to View", lambda: self._canvas_do("fit"), shortcuts=[QKeySequence(Qt.Key.Key_F)],
+        add("fit", "&Fit to View", lambda: self._canvas_do("fit"), shortcuts=[QKeySequence(Qt.Key.Key_Home)],
             icon_name="fit", tip="Show the whole network")
         add("zoom_in", "Zoom &In", lambda: self._canvas_do("zoom_in"),
             shortcuts=[K.ZoomIn, QKeySequence("Ctrl+=")], icon_name="zoom-in")
@@ -824,7 +825,12 @@ class MainWindow(QMainWindow):
         path = self.ask_save_path(folder / name)
         if not path:
             return False
-        return self._write(with_project_suffix(path))
+        path = with_project_suffix(path)
+        if self.document.project.name in (DEFAULT_NAME, ""):
+            # An untitled project takes its name from the file it is first saved as (the class name of the
+            # exported code follows it).
+            self.document.project.name = name_from_file(path)
+        return self._write(path)
 
     def _write(self, path: Path) -> bool:
         try:

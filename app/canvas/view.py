@@ -1,11 +1,11 @@
 """The canvas widget: zoom, pan, fit, rubber-band selection, keyboard, palette drops, clipboard, quick-add.
 
 Navigation: the wheel zooms around the cursor (0.1x to 4x; fit-all may go further out so a huge graph still
-fits), the middle button or space+drag pans, F fits everything. Click, Ctrl- or Shift-click and rubber-band
+fits), the middle button or space+drag pans, Home fits everything. Click, Ctrl- or Shift-click and rubber-band
 select. Editing keys: Delete/Backspace deletes the selection, Ctrl+C/X/V/D copy/cut/paste/duplicate, arrows
-nudge the selection, typing a letter (or a double-click on empty canvas) opens the quick-add popup. Plain F
-fits; Shift+F types an "F" into quick-add. While the canvas has focus these keys are its own, whatever window
-shortcuts exist.
+nudge the selection, typing a letter (or a double-click on empty canvas) opens the quick-add popup with that
+letter typed: no letter is a shortcut, so typing `flatten` finds Flatten (Fit was F, which ate the "f"). While
+the canvas has focus these keys are its own, whatever window shortcuts exist.
 
 Public API: `fit_all()`, `center_on(node_id)`, `zoom()`, `zoom_by(factor)`, `copy()`, `cut()`, `paste()`,
 `duplicate()`, `delete_selection()`, `select_all()`, `open_quick_add()`, signals `message(str)` (refusals
@@ -486,7 +486,7 @@ class CanvasView(QGraphicsView):
             return True
         if mods & Qt.KeyboardModifier.ControlModifier:
             return key == Qt.Key.Key_D
-        return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_F)
+        return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_Home)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._shortcut(event):
@@ -516,7 +516,7 @@ class CanvasView(QGraphicsView):
             if not event.isAutoRepeat():
                 self._space_held = True
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif key == Qt.Key.Key_F and mods == Qt.KeyboardModifier.NoModifier:
+        elif key == Qt.Key.Key_Home and mods == Qt.KeyboardModifier.NoModifier:
             self._user_navigated = False
             self.fit_all()
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) and not ctrl:
@@ -592,7 +592,7 @@ class CanvasView(QGraphicsView):
             self._action(menu, "Paste", self.paste, QKeySequence.StandardKey.Paste)
             menu.addSeparator()
             self._action(menu, "Select all", self.select_all, QKeySequence.StandardKey.SelectAll)
-            self._action(menu, "Fit all", self.fit_all, QKeySequence("F"))
+            self._action(menu, "Fit all", self.fit_all, QKeySequence(Qt.Key.Key_Home))
             self._action(menu, "Tidy up", lambda: self.canvas.run_edit(self.document.tidy_up))
         menu.exec(event.globalPos())
 

@@ -404,6 +404,18 @@ def test_quick_add_places_the_new_layer_sensibly(view, document, cursor):
     assert (vp(view, port) - spot).manhattanLength() <= 3
 
 
+def test_typing_a_layer_name_on_the_canvas_types_every_letter_into_quick_add(view, document):
+    """No letter is a canvas shortcut: `flatten` typed on the canvas is all in the box (F was Fit once)."""
+    view.setFocus()
+    before = view.transform()
+    QTest.keyClicks(view, "f")
+    QTest.keyClicks(view.quick_add.edit, "latten")
+    assert view.quick_add.isVisible() and view.quick_add.edit.text() == "flatten"
+    assert view.quick_add.current_op() == "Flatten"
+    assert view.transform() == before  # nothing fitted
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Escape)
+
+
 def test_quick_add_search_ranks_names_first():
     assert search_catalog("conv2")[0].op == "Conv2d"
     assert search_catalog("norm")[0].op in ("BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm")
@@ -599,7 +611,7 @@ def test_fit_all_keeps_every_node_visible(view, document):
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     for item in view.canvas.item_for_node.values():
         assert visible.contains(item.sceneBoundingRect()), item.node_id
-    QTest.keyClick(view, Qt.Key.Key_F)  # the F key does the same
+    QTest.keyClick(view, Qt.Key.Key_Home)  # the Home key does the same
     assert view.mapToScene(view.viewport().rect()).boundingRect().contains(view.canvas.nodes_rect())
 
 

@@ -157,6 +157,11 @@ def test_autosave_writes_when_the_timer_fires_and_only_when_dirty(qtbot, tmp_pat
     stamp = session.project_path.stat().st_mtime_ns
     qtbot.wait(120)
     assert session.project_path.stat().st_mtime_ns == stamp
+    # Moving a layer is a change worth keeping too.
+    with qtbot.waitSignal(autosaver.saved, timeout=2000):
+        doc.move_nodes({"conv1": (doc.graph.node("conv1").pos, (-500.0, -500.0))})
+    assert json.loads(session.project_path.read_text(encoding="utf-8")) == json.loads(project_to_json(doc.project))
+    assert '-500' in session.project_path.read_text(encoding="utf-8")
     # Saving the document makes the autosave pointless: it goes.
     doc.mark_saved(original)
     assert not session.project_path.exists() and not session.meta_path.exists()

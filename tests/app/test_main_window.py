@@ -146,7 +146,7 @@ SHORTCUTS = {
     "new": ["Ctrl+N"], "open": ["Ctrl+O"], "save": ["Ctrl+S"], "save_as": ["Ctrl+Shift+S"], "export_code": ["Ctrl+E"],
     "quit": ["Ctrl+Q"], "undo": ["Ctrl+Z"], "redo": ["Ctrl+Y", "Ctrl+Shift+Z"], "cut": ["Ctrl+X"],
     "copy": ["Ctrl+C"], "paste": ["Ctrl+V"], "duplicate": ["Ctrl+D"], "delete": ["Del"], "select_all": ["Ctrl+A"],
-    "find_layer": ["Ctrl+F"], "fit": ["F"], "zoom_in": ["Ctrl++"], "zoom_out": ["Ctrl+-"], "zoom_reset": ["Ctrl+0"],
+    "find_layer": ["Ctrl+F"], "fit": ["Home"], "zoom_in": ["Ctrl++"], "zoom_out": ["Ctrl+-"], "zoom_reset": ["Ctrl+0"],
     "tidy": ["Ctrl+L"],
 }
 
@@ -296,6 +296,21 @@ def test_save_as_round_trip_of_every_template(win, tmp_path):
         assert window.save_as()
         assert window.open_file(path)
         assert project_to_json(window.document.project) == original
+
+
+def test_save_as_names_an_untitled_project_after_the_file(win, tmp_path):
+    window, _ = win
+    assert window.new_from_template(EMPTY)
+    assert window.document.project.name == "Untitled"
+    window.ask_save_path = lambda s: tmp_path / "mymlp.layerloom.json"
+    assert window.save_as()
+    assert json.loads((tmp_path / "mymlp.layerloom.json").read_text(encoding="utf-8"))["name"] == "mymlp"
+    # A project that has a name keeps it, whatever the file is called.
+    assert window.new_from_template("lenet5")
+    name = window.document.project.name
+    window.ask_save_path = lambda s: tmp_path / "copy"
+    assert window.save_as()
+    assert json.loads((tmp_path / "copy.layerloom.json").read_text(encoding="utf-8"))["name"] == name
 
 
 def test_save_failure_is_reported_and_nothing_is_written(win, tmp_path):
