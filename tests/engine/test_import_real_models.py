@@ -297,3 +297,71 @@ def test_fused_qkv_permute_then_unbind_becomes_selects_that_keep_the_batch_first
 
     with pytest.raises(ImportReport, match="moves the batch dimension"):
         import_module(MovesTheBatch(), [(5, 12)])
+
+
+# ---- parameters and buffers read in forward, broadcasting ------------------------------------------------------
+
+
+class Tokens(nn.Module):
+    """A ViT-style front: class token, learned position table sliced to the length, layer scale."""
+
+    def __init__(self, table="learned"):
+        super().__init__()
+        self.proj = nn.Linear(6, 8)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+        self.scale = nn.Parameter(torch.rand(8) + 0.5)
+        if table == "learned":
+            self.pos = nn.Parameter(torch.randn(10, 8))
+        else:
+            from graph_engine.importer.tensors import sinusoidal_table
+
+            values = sinusoidal_table(10, 8) if table == "sinusoidal" else torch.randn(10, 8)
+            self.register_buffer("pos", values)
+
+    def forward(self, x):
+        x = self.proj(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+        x = x + self.pos[:x.size(1)]
+        return x * self.scale
+
+
+def test_parameters_become_parameter_nodes_and_a_position_table_positional_encoding():
+    module = Tokens()
+    result = import_module(module, [(4, 6)])
+    graph = result.project.graph
+    assert [n.op for n in graph] == ["Input", "Linear", "Parameter", "Concat", "PositionalEncoding", "Parameter",
+                                     "Multiply", "Output"]
+    (pe,) = [n for n in graph if n.op == "PositionalEncoding"]
+    assert pe.params["kind"] == "learned" and pe.params["max_len"] == 10
+    scale = graph.node("scale")
+    # [8] against [B, 5, 8] is [1, 8] per sample, as torch broadcasts it
+    assert scale.params["shape"] == [1, 8] and torch.equal(result.state["scale"], module.scale.detach().reshape(1, 1, 8))
+    assert torch.equal(result.state[pe.id], module.pos.detach())
+    assert result.max_abs_diff <= TOLERANCE
+
+
+def test_a_sinusoidal_buffer_is_that_encoding_and_any_other_buffer_is_refused():
+    result = import_module(Tokens("sinusoidal"), [(4, 6)])
+    (pe,) = [n for n in result.project.graph if n.op == "PositionalEncoding"]
+    assert pe.params.get("kind", "sinusoidal") == "sinusoidal"  # the default, left out
+    assert pe.id not in result.state  # rebuilt from its formula, not saved
+    with pytest.raises(ImportReport, match=r"self\.pos is a buffer \(a constant\)"):
+        import_module(Tokens("random buffer"), [(4, 6)])
+
+
+def test_a_squeeze_excitation_gate_broadcasts_declared_on_the_multiply():
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.squeeze = nn.Conv2d(8, 8, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            w = torch.sigmoid(self.squeeze(F.adaptive_avg_pool2d(x, 1)))
+            return x * w
+
+    result = import_module(Gate(), [(3, 6, 6)])
+    (gate,) = [n for n in result.project.graph if n.op == "Multiply"]
+    assert gate.params == {"broadcast": True}
+    assert result.max_abs_diff <= TOLERANCE
