@@ -37,7 +37,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ EXIT_OK = 0
 EXIT_INVALID = 1  # the project has errors, or the request cannot be carried out (file exists, not writable)
 EXIT_UNUSABLE = 2  # unreadable, not a LayerLoom project, newer format, unknown template, usage error
 
-NOT_YET = "is not available yet in this version of LayerLoom"
+# The engine knows no Qt: the window is opened by the `layerloom` console command (app/launcher.py), which
+# handles `gui` and `layerloom PROJECT` itself and hands every other command to this module.
+GUI_ELSEWHERE = "opens the desktop app only through the `layerloom` command (app.launcher), not graph_engine.cli"
 
 
 class CliError(Exception):
@@ -171,12 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(func=cmd_new)
 
-    # Wired now so later issues only replace the handler.
-    p = sub.add_parser("gui", help="open the desktop application (not available yet)",
+    p = sub.add_parser("gui", help="open the desktop application (also: `layerloom PROJECT`, or no command)",
                        description="Open the LayerLoom window, optionally on a project.")
     p.add_argument("project", metavar="PROJECT", nargs="?", help="a .layerloom.json file to open")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the main window offscreen to a PNG and exit")
-    p.set_defaults(func=_not_yet("gui"))
+    p.set_defaults(func=_gui_elsewhere)
 
     add_train_arguments(sub.add_parser(
         "train", help="train a project headless, with a progress bar",
@@ -211,7 +212,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_result_json(project, result), indent=2, ensure_ascii=False))
         return EXIT_OK if result.ok else EXIT_INVALID
-    for diag in result.diagnostics:
+    for diag in errors_first(result):
         print(format_diagnostic(diag))
     print(_verdict(project, result))
     return EXIT_OK if result.ok else EXIT_INVALID
@@ -233,7 +234,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         for diag in result.warnings:
             print(format_diagnostic(diag))
         return EXIT_OK
-    for diag in result.diagnostics:
+    for diag in errors_first(result):
         print(format_diagnostic(diag))
     print(_verdict(project, result))
     return EXIT_INVALID
@@ -254,7 +255,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     project = load_project(project_path)
     result = check(project)
     if not result.ok:
-        for diag in result.diagnostics:
+        for diag in errors_first(result):
             print(format_diagnostic(diag), file=sys.stderr)
         count = len(result.errors)
         raise CliError(f"cannot export {_clean(project_path.name)}: the network has {count} "
@@ -466,11 +467,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _not_yet(command: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise CliError(f"`{PROG} {command}` {NOT_YET}", EXIT_UNUSABLE)
-
-    return handler
+def _gui_elsewhere(args: argparse.Namespace) -> int:
+    raise CliError(f"`{PROG} gui` {GUI_ELSEWHERE}", EXIT_UNUSABLE)
 
 
 # ---- formatting -----------------------------------------------------------------------------------------
@@ -491,7 +489,7 @@ def format_diagnostic(diag: Diagnostic) -> str:
 def summary_table(project: Project, result: CheckResult) -> str:
     graph = project.graph
     order = [n for n in result.order if n in graph] + [n for n in graph.nodes if n not in set(result.order)]
-    header = ("id", "op", "output shape", "params", "FLOPs", "")
+    header = ("id", "op", "output shape", "params", "FLOPs", "status")
     rows: list[tuple[str, ...]] = []
     for node_id in order:
         node = graph.node(node_id)
@@ -544,6 +542,11 @@ def format_bytes(n: int) -> str:
             return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+def errors_first(result: CheckResult) -> list[Diagnostic]:
+    """The diagnostics to print: every error, then every warning (each group in the checker's order)."""
+    return [*result.errors, *result.warnings]
 
 
 def _verdict(project: Project, result: CheckResult) -> str:

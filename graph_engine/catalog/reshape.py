@@ -278,7 +278,7 @@ def _mean_emit(xs, p):
 
 MEAN = LayerSpec(
     op="Mean",
-    category="Reshape",
+    category="Pooling",  # a reduction (global average pooling over [2, 3]), listed next to the pools
     doc="Averages over one or more dims, e.g. over the sequence to get one vector per sample, or over "
         "[2, 3] for global average pooling of an image.",
     params=(

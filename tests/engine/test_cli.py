@@ -149,6 +149,8 @@ def test_check_invalid_project_lists_every_diagnostic(capsys, invalid, tmp_path)
     data = project_dict(kernel_sise=3)
     data["graph"]["nodes"][2]["op"] = "Relu"
     data["graph"]["nodes"].append({"id": "class", "op": "ReLU"})
+    data["graph"]["nodes"].insert(1, {"id": "spare", "op": "ReLU"})  # listed early: a warning
+    data["graph"]["edges"].append({"src": data["graph"]["nodes"][0]["id"], "dst": "spare"})
     code, out, _ = run(capsys, "check", write(tmp_path / "many.layerloom.json", data))
     assert code == 1
     diagnostics = [line for line in out.splitlines() if line.startswith(("error: ", "warning: "))]
@@ -156,6 +158,8 @@ def test_check_invalid_project_lists_every_diagnostic(capsys, invalid, tmp_path)
     assert any(line.startswith("error: conv1 [kernel_sise]: ") and "'kernel_size'" in line for line in diagnostics)
     assert any(line.startswith("error: act1 [op]: ") and "'ReLU'" in line for line in diagnostics)
     assert any(line.startswith("error: class [id]: ") for line in diagnostics)
+    kinds = [line.split(":")[0] for line in diagnostics]
+    assert "warning" in kinds and kinds == sorted(kinds)  # every error before the first warning
 
 
 def test_check_graph_level_errors_have_no_node(capsys, tmp_path):
@@ -225,7 +229,7 @@ def test_summary_table(capsys, valid):
     lines = out.splitlines()
     assert lines[0] == "Tiny CNN (tiny.layerloom.json)"
     header, rule = lines[1], lines[2]
-    assert header.split() == ["id", "op", "output", "shape", "params", "FLOPs"]
+    assert header.split() == ["id", "op", "output", "shape", "params", "FLOPs", "status"]
     assert set(rule) == {"-", " "}
     rows = {line.split()[0]: line for line in lines[3:] if line and not line.startswith("-")}
     assert rows["conv1"].split()[:2] == ["conv1", "Conv2d"] and "[4, 6, 6]" in rows["conv1"]
@@ -377,11 +381,12 @@ def test_new_into_a_missing_folder_exits_1(capsys, tmp_path):
     ["gui", "p.layerloom.json", "--screenshot", "shot.png"],
     ["p.layerloom.json"],  # `layerloom PROJECT` opens the GUI
 ])
-def test_not_available_yet(capsys, argv):
+def test_the_engine_cli_points_to_the_launcher_for_the_gui(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
-    command = argv[0] if argv[0] in COMMANDS else "gui"
-    assert err == f"error: `layerloom {command}` is not available yet in this version of LayerLoom\n"
+    assert err.startswith("error: `layerloom gui` opens the desktop app only through the `layerloom` command")
+    code, out, _ = run(capsys, "--help")
+    assert "not available" not in out and "open the desktop application" in out
 
 
 # ---- as a real process ----------------------------------------------------------------------------------
