@@ -28,9 +28,12 @@ class Node:
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from the file, kept for round trips
+    block: str | None = None  # op "Block" only: the definition's name (graph_engine/blocks)
+    repeat: Any = None  # op "Block" only: N chained copies (None: one plain instance); checked by validation
 
     def copy(self) -> Node:
-        return Node(self.id, self.op, copy.deepcopy(self.params), self.pos, copy.deepcopy(self.extra))
+        return Node(self.id, self.op, copy.deepcopy(self.params), self.pos, copy.deepcopy(self.extra),
+                    self.block, self.repeat)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class Graph:
 
     Events (arguments): node_added(node, index), node_removed(node, index), edge_added(edge),
     edge_removed(edge), node_changed(node_id) for params, node_renamed(old_id, new_id),
-    node_moved(node_id, pos), and changed() after any edit that can change the checked result.
+    node_moved(node_id, pos), and changed() after any edit that can change the checked result;
+    structure_changed() when a block definition's ports change under this graph's Block nodes.
     """
 
     def __init__(self) -> None:
@@ -63,6 +67,9 @@ class Graph:
         self._in: dict[str, list[Edge]] = {}
         self._out: dict[str, list[Edge]] = {}
         self.version = 0  # bumped by every edit that can change validation (not by moves)
+        # The project's block definitions (graph_engine.blocks.BlockLibrary) when this graph belongs to a
+        # project that has any; Block nodes are resolved through it. None: no blocks.
+        self.library = None
         self.node_added = Event()
         self.node_removed = Event()
         self.edge_added = Event()
@@ -71,6 +78,7 @@ class Graph:
         self.node_renamed = Event()
         self.node_moved = Event()
         self.changed = Event()
+        self.structure_changed = Event()  # ports of Block nodes may differ: checkers re-analyse structure
 
     # ---- reading -----------------------------------------------------------------------------------------
 
@@ -213,6 +221,17 @@ class Graph:
         else:
             params[name] = value
         return self.set_params(node_id, params)
+
+    def set_instance(self, node_id: str, block: str | None, repeat: Any = None) -> tuple[str | None, Any]:
+        """Point a Block node at another definition and/or repeat count; returns the old pair for undo."""
+        node = self.node(node_id)
+        old = (node.block, node.repeat)
+        node.block, node.repeat = block, repeat
+        self.version += 1
+        self.structure_changed.emit()  # the new definition may have other ports
+        self.node_changed.emit(node_id)
+        self.changed.emit()
+        return old
 
     def rename_node(self, old_id: str, new_id: str) -> None:
         """Give a node a new id, keeping its place and its edges."""

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph_engine.blocks.model import BlockLibrary
 from graph_engine.events import Event
 from graph_engine.graph import Graph
 
@@ -24,6 +25,10 @@ class Project:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, written back on save
     # Emitted by set_training (no arguments); a copy has no listeners.
     training_changed: Event = field(default_factory=Event, compare=False, repr=False)
+    blocks: BlockLibrary = field(default_factory=BlockLibrary)  # block definitions (format_version 2)
+
+    def __post_init__(self) -> None:
+        self.blocks.attach(self.graph)
 
     def set_training(self, training: dict[str, Any] | None) -> None:
         """Replace the training section (a deep copy of `training`) and emit `training_changed`. Check a
@@ -32,7 +37,8 @@ class Project:
         self.training_changed.emit()
 
     def copy(self) -> Project:
-        return Project(self.name, self.graph.copy(), copy.deepcopy(self.training), copy.deepcopy(self.extra))
+        return Project(self.name, self.graph.copy(), copy.deepcopy(self.training), copy.deepcopy(self.extra),
+                       blocks=self.blocks.copy())
 
 
 def class_name_for(project_name: str) -> str:

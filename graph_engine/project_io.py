@@ -1,4 +1,4 @@
-"""Reading and writing project files (format_version 1, see DESIGN.md section 2).
+"""Reading and writing project files (format_version 2; the format is written down in docs/FILE_FORMAT.md).
 
 Loading is strict about the file's structure (it must be our JSON, with nodes and edges of the right types)
 and lenient about meaning: unknown ops, bad params, bad ids and dangling edges load, so the app can show them
@@ -26,17 +26,23 @@ from graph_engine.graph import Edge, Graph, Node
 from graph_engine.project import DEFAULT_NAME, Project
 
 FORMAT = "layerloom"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 20_000
 MAX_EDGES = 100_000
 MAX_DEPTH = 64  # nesting of JSON objects/lists; real projects use under 10
-NODE_KEYS = ("id", "op", "params", "pos")
+NODE_KEYS = ("id", "op", "block", "params", "repeat", "pos")
 EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
 
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict. Each is a pure function named
 # migrate_vN_to_vN1; add one (and bump FORMAT_VERSION) whenever the format changes.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+def migrate_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds block definitions (`blocks`) and Block instances; a version 1 file is a version 2 file
+    without blocks, so only the version number changes. Pure: `data` is not modified."""
+    return {**data, "format_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: migrate_v1_to_v2}
 
 
 # ---- reading --------------------------------------------------------------------------------------------
@@ -101,8 +107,12 @@ def parse_project(data: Any) -> Project:
     training = data.get("training")
     if training is not None and not isinstance(training, dict):
         raise ProjectError("training must be an object", field="training")
-    extra = {k: v for k, v in data.items() if k not in ("format", "format_version", "name", "graph", "training")}
-    return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra)
+    from graph_engine.blocks.io import parse_blocks
+
+    blocks = parse_blocks(data.get("blocks"))
+    extra = {k: v for k, v in data.items()
+             if k not in ("format", "format_version", "name", "blocks", "graph", "training")}
+    return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra, blocks=blocks)
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -180,8 +190,11 @@ def _parse_node(item: Any, index: int) -> Node:
                 or not all(abs(v) < 1e9 for v in pos)):
             raise ProjectError("pos must be a list of two numbers", node_id=node_id, field="pos")
         pos = (float(pos[0]), float(pos[1]))
+    block = item.get("block")
+    if block is not None and not isinstance(block, str):
+        raise ProjectError("block must be the name of a block definition (text)", node_id=node_id, field="block")
     extra = {k: v for k, v in item.items() if k not in NODE_KEYS}
-    return Node(node_id, op, params, pos, extra)
+    return Node(node_id, op, params, pos, extra, block, item.get("repeat"))
 
 
 def _parse_edge(item: Any, index: int) -> Edge:
@@ -205,8 +218,16 @@ def _parse_edge(item: Any, index: int) -> Edge:
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
-    data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": project.name,
-                            "graph": graph_to_dict(project.graph)}
+    # A project without blocks is written as version 1, which it is: older LayerLoom versions keep opening it
+    # and a version 1 file round-trips unchanged.
+    uses_blocks = len(project.blocks) > 0 or any(node.op == "Block" for node in project.graph)
+    data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION if uses_blocks else 1,
+                            "name": project.name}
+    if uses_blocks:
+        from graph_engine.blocks.io import blocks_to_dict
+
+        data["blocks"] = blocks_to_dict(project.blocks)
+    data["graph"] = graph_to_dict(project.graph)
     if project.training is not None:
         data["training"] = project.training
     for key, value in project.extra.items():
@@ -220,8 +241,12 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
 
 def node_to_dict(node: Node) -> dict[str, Any]:
     item: dict[str, Any] = {"id": node.id, "op": node.op}
+    if node.block is not None:
+        item["block"] = node.block
     if node.params:
         item["params"] = node.params
+    if node.repeat is not None:
+        item["repeat"] = node.repeat
     if node.pos is not None:
         item["pos"] = [round(node.pos[0], 2), round(node.pos[1], 2)]
     for key, value in node.extra.items():

@@ -16,7 +16,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph_engine.catalog import closest_op, get_spec
+from graph_engine.blocks.resolve import block_problem, spec_for
+from graph_engine.catalog import closest_op
 from graph_engine.catalog.spec import LayerSpec, ShapeError, TensorType
 from graph_engine.graph import Edge, Graph, Node
 from graph_engine.identifiers import id_problem, suggest_id
@@ -139,6 +140,7 @@ class Checker:
         graph.edge_removed.sub(self._on_edge)
         graph.node_changed.sub(self._on_params)
         graph.node_renamed.sub(self._on_renamed)
+        graph.structure_changed.sub(self._on_structure)
 
     def close(self) -> None:
         """Stop listening to the graph."""
@@ -149,6 +151,7 @@ class Checker:
         g.edge_removed.unsub(self._on_edge)
         g.node_changed.unsub(self._on_params)
         g.node_renamed.unsub(self._on_renamed)
+        g.structure_changed.unsub(self._on_structure)
 
     # ---- change tracking ---------------------------------------------------------------------------------
 
@@ -167,9 +170,12 @@ class Checker:
 
     def _on_params(self, node_id: str) -> None:
         self._dirty.add(node_id)
-        spec = get_spec(self.graph.node(node_id).op) if node_id in self.graph else None
+        spec = spec_for(self.graph, self.graph.node(node_id)) if node_id in self.graph else None
         if spec is not None and spec.output_count is not None:
             self._structure = None  # its output ports (which edges are valid) follow its params (Chunk)
+
+    def _on_structure(self) -> None:
+        self._structure = None
 
     def _on_renamed(self, old: str, new: str) -> None:
         self._structure = None
@@ -208,6 +214,8 @@ class Checker:
         diagnostics.extend(self._unexplained(diagnostics, structure))
         result = CheckResult(diagnostics, dict(self._infos), list(structure.order), structure.live)
         diagnostics.extend(model_size_problems(result, self.batch_size))
+        if self.graph.library is not None:  # diagnostics from inside blocks, with their paths
+            result = self.graph.library.expand(self.graph, result)
         return result
 
     def _unexplained(self, diagnostics: list[Diagnostic], structure: _Structure) -> list[Diagnostic]:
@@ -234,7 +242,7 @@ class Checker:
                            "check its params and its input; please report this project as a bug") for n in culprits]
 
     def _infer(self, node: Node, structure: _Structure, skip_shapes: bool = False) -> NodeInfo:
-        spec = get_spec(node.op)
+        spec = spec_for(self.graph, node)
         info = NodeInfo()
         if spec is None:
             return info  # reported structurally
@@ -486,7 +494,11 @@ def _node_structure(graph: Graph, node: Node, bad_inputs: set[str]) -> list[Diag
     if problem:
         diags.append(Diagnostic(ERROR, node.id, f"{_short(node.id)} cannot be used as a layer name: {problem}",
                                 f"rename it, e.g. to {suggest_id(node.id, graph.nodes)!r}", "id"))
-    spec = get_spec(node.op)
+    spec = spec_for(graph, node)
+    if spec is None and node.op == "Block":
+        diags.append(Diagnostic(ERROR, node.id, *block_problem(graph, node)))
+        bad_inputs.add(node.id)
+        return diags
     if spec is None:
         guess = closest_op(node.op)
         diags.append(Diagnostic(ERROR, node.id, f"unknown layer type {_short(node.op)}",
@@ -554,8 +566,8 @@ def _reachability(graph: Graph, succ: dict[str, list[str]], pred: dict[str, list
     for node in graph:
         if node.op == "Input" and inputs and outputs and node.id not in to_outputs:
             diags.append(Diagnostic(WARNING, node.id, "this Input does not lead to any Output", "connect it or delete it"))
-        elif node.op not in ("Input",) and node.id not in from_inputs and get_spec(node.op) is not None \
-                and get_spec(node.op).inputs:
+        elif node.op not in ("Input",) and node.id not in from_inputs and spec_for(graph, node) is not None \
+                and spec_for(graph, node).inputs:
             if not graph.in_edges(node.id):
                 continue  # "not connected" already says it
             diags.append(Diagnostic(WARNING, node.id, "no Input reaches this layer", "connect it to the network"))

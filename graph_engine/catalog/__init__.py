@@ -11,6 +11,7 @@ import difflib
 from graph_engine.catalog import (
     activation,
     attention,
+    blocks,
     conv,
     dropout,
     embedding,
@@ -37,7 +38,7 @@ from graph_engine.catalog.spec import (
 
 # Palette order: the order categories appear in, and within each the order of SPECS in the family module.
 FAMILIES = (io, linear, conv, padding, pooling, normalization, activation, dropout, recurrent, attention, embedding,
-            tensor, reshape, rearrange, merge)
+            tensor, reshape, rearrange, merge, blocks)
 
 
 def _build() -> dict[str, LayerSpec]:

@@ -6,6 +6,8 @@ A program is a list of instructions in execution order:
 - CallFunction: a structural op written as an expression over its inputs (Add, Concat, Reshape...); one that
   owns a tensor (Parameter, PositionalEncoding) names it in `attribute`, built in __init__ as self.<attribute>;
 - Return: the values forward() returns, one per Output node.
+Block definitions become `BlockClass`es printed before the model class; an instance is a CallModule whose
+`constructor` (`BasicBlock(channels=32)`, an `nn.Sequential` of copies) graph_engine/blocks/codegen.py makes.
 Every value is a plain local variable name chosen by the Namespace, so the printer only pastes names.
 """
 
@@ -32,6 +34,7 @@ class CallModule:
     args: list[str]
     result: str  # variable holding the call's result
     port_vars: dict[int, str] = field(default_factory=dict)  # multi-output ops: output port -> variable
+    constructor: str | None = None  # the constructor expression when made elsewhere (block instances)
 
 
 @dataclass
@@ -56,12 +59,29 @@ class Return:
 
 
 @dataclass
+class BlockClass:
+    """One block definition as an nn.Module class: constructor arguments, then a forward() like Program's."""
+
+    class_name: str
+    doc: str
+    signature: list[tuple[str, str | None]]  # (argument, default value as code, or None: required)
+    placeholders: list[Placeholder]
+    body: list[CallModule | CallFunction]
+    ret: Return
+
+    @property
+    def modules(self) -> list[CallModule]:
+        return [i for i in self.body if isinstance(i, CallModule)]
+
+
+@dataclass
 class Program:
     class_name: str
     project_name: str
     placeholders: list[Placeholder]
     body: list[CallModule | CallFunction]
     ret: Return
+    blocks: list[BlockClass] = field(default_factory=list)  # block classes, each after the ones it uses
 
     @property
     def modules(self) -> list[CallModule]:

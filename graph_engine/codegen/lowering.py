@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.codegen.ir import CallFunction, CallModule, Placeholder, Program, Return
 from graph_engine.codegen.namespace import Namespace
 from graph_engine.errors import InvalidGraphError
@@ -17,10 +17,22 @@ def lower(project: Project, result: CheckResult | None = None) -> Program:
         first = result.errors[0]
         raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {first}", result.errors)
     graph = project.graph
-    ns = Namespace(set(graph.nodes))
+    block_names = project.blocks.names
+    ns = Namespace(set(graph.nodes) | set(block_names))
     for node_id in graph.nodes:
         ns.claim(node_id)
     class_name = ns.create(class_name_for(project.name))
+    placeholders, body, ret = lower_graph(graph, result, ns)
+    program = Program(class_name, project.name, placeholders, body, ret)
+    if any(node.op == "Block" for node in graph):
+        from graph_engine.blocks.codegen import lower_blocks
+
+        lower_blocks(program, project, result)
+    return program
+
+
+def lower_graph(graph, result: CheckResult, ns: Namespace) -> tuple[list[Placeholder], list, Return]:
+    """The instructions of one graph's forward() (the project's, or a block definition's resolved copy)."""
     port_var: dict[tuple[str, int], str] = {}
     placeholders: list[Placeholder] = []
     body: list[CallModule | CallFunction] = []
@@ -29,7 +41,7 @@ def lower(project: Project, result: CheckResult | None = None) -> Program:
         if node_id not in result.live:
             continue
         node = graph.node(node_id)
-        spec = get_spec(node.op)
+        spec = spec_for(graph, node)
         info = result.nodes[node_id]
         args = _arg_vars(graph, node_id, spec, port_var)
         if node.op == "Input":
@@ -53,7 +65,7 @@ def lower(project: Project, result: CheckResult | None = None) -> Program:
                 port_var[(node_id, 0)] = node_id
             body.append(call)
     ret = Return([r[0] for r in returns], [r[1] for r in returns], [r[2] for r in returns])
-    return Program(class_name, project.name, placeholders, body, ret)
+    return placeholders, body, ret
 
 
 def _arg_vars(graph, node_id, spec, port_var) -> list[str]:

@@ -4,10 +4,11 @@ CodeGen does). Values reach the source only as validated numbers, booleans, choi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from graph_engine.catalog.spec import ModuleCall
-from graph_engine.codegen.ir import CallFunction, CallModule, Placeholder, Program
+from graph_engine.codegen.ir import BlockClass, CallFunction, CallModule, Placeholder, Program
 
 INDENT = "    "
 
@@ -34,6 +35,8 @@ def format_value(value: Any) -> str:
 def print_program(program: Program) -> str:
     lines: list[str] = []
     lines += _header(program)
+    for block in program.blocks:
+        lines += _block_class(block)
     lines += _class(program)
     lines += _factory(program)
     lines += _main(program)
@@ -59,11 +62,7 @@ def _header(program: Program) -> list[str]:
 
 def _class(program: Program) -> list[str]:
     lines = [f"class {program.class_name}(nn.Module):", f"{INDENT}def __init__(self):", f"{INDENT * 2}super().__init__()"]
-    for instr in program.body:
-        if isinstance(instr, CallModule):
-            lines.append(f"{INDENT * 2}self.{instr.name} = {_constructor(instr)}")
-        elif instr.attribute:
-            lines.append(f"{INDENT * 2}{_attribute(instr)}")
+    lines += _init_lines(program.body)
     args = ", ".join(["self"] + [p.name for p in program.placeholders])
     lines += ["", f"{INDENT}def forward({args}):"]
     shapes = ", ".join(f"{p.name}: [batch, {_dims(p.type)}]{_dtype_note(p)}" for p in program.placeholders)
@@ -71,6 +70,39 @@ def _class(program: Program) -> list[str]:
     for instr in program.body:
         lines += [INDENT * 2 + line for line in _forward_lines(instr)]
     lines.append(f"{INDENT * 2}return {', '.join(program.ret.names)}")
+    return lines + ["", ""]
+
+
+def _init_lines(body) -> list[str]:
+    """__init__'s body after super().__init__(): submodules, and attributes that functional ops keep."""
+    lines = []
+    for instr in body:
+        if isinstance(instr, CallModule):
+            lines.append(f"{INDENT * 2}self.{instr.name} = {instr.constructor or _constructor(instr)}")
+        elif instr.attribute:
+            lines.append(f"{INDENT * 2}{_attribute(instr)}")
+    return lines
+
+
+_PLAIN_DOC = re.compile(r"[A-Za-z0-9 ,.;:()\-+*/=<>%&!?']{1,200}\Z")
+
+
+def _block_class(block: BlockClass) -> list[str]:
+    # A doc line from the file becomes a docstring only when it holds nothing that could end or escape the
+    # literal; anything else is written through repr().
+    doc = f'"""{block.doc}"""' if _PLAIN_DOC.match(block.doc) and not block.doc.endswith("'") else repr(block.doc)
+    lines = [f"class {block.class_name}(nn.Module):"]
+    if block.doc:
+        lines += [f"{INDENT}{doc}", ""]
+    signature = ", ".join(["self"] + [name if default is None else f"{name}={default}"
+                                      for name, default in block.signature])
+    lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+    lines += _init_lines(block.body)
+    args = ", ".join(["self"] + [p.name for p in block.placeholders])
+    lines += ["", f"{INDENT}def forward({args}):"]
+    for instr in block.body:
+        lines += [INDENT * 2 + line for line in _forward_lines(instr)]
+    lines.append(f"{INDENT * 2}return {', '.join(block.ret.names)}")
     return lines + ["", ""]
 
 

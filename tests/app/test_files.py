@@ -69,7 +69,7 @@ def test_read_errors_are_project_errors(tmp_path):
     with pytest.raises(NotAProjectError, match="not valid JSON"):
         read_project(corrupt)
     newer = tmp_path / "newer.layerloom.json"
-    newer.write_text('{"format": "layerloom", "format_version": 2}', encoding="utf-8")
+    newer.write_text('{"format": "layerloom", "format_version": 3}', encoding="utf-8")
     with pytest.raises(NewerFormatError, match="newer LayerLoom"):
         read_project(newer)
 

@@ -290,7 +290,7 @@ CASES = [
          (), 2),
     Case("format-version-zero", set_key(("format_version",), 0), NotAProjectError, None, "format_version", (),
          2),
-    Case("format-version-newer", set_key(("format_version",), 2), NewerFormatError, None, "format_version",
+    Case("format-version-newer", set_key(("format_version",), 3), NewerFormatError, None, "format_version",
          ("newer",), 2),
     Case("format-version-far-future", set_key(("format_version",), 10**30), NewerFormatError, None,
          "format_version", ("newer",), 2),
@@ -417,7 +417,7 @@ def test_cli_check_accepts_a_valid_project(tmp_path, run_cli):
         assert "Traceback" not in output
 
 
-@pytest.mark.parametrize("version", [2, 99])
+@pytest.mark.parametrize("version", [3, 99])
 def test_newer_format_version_leaves_the_file_byte_for_byte_unchanged(tmp_path, run_cli, version):
     data = mlp()
     data["format_version"] = version

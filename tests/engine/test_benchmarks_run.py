@@ -61,3 +61,9 @@ def test_bench_training_gui_quick_runs_and_prints_ratios():
     for model in ("mlp_digits", "cnn_digits"):
         assert re.search(rf"^ratio {model} GUI/plain throughput: \d+\.\d{{3}} ", out, re.MULTILINE), out
         assert re.search(rf"^ratio {model} UI timer lateness p99: [\d.]+ ms ", out, re.MULTILINE), out
+
+
+def test_bench_blocks_quick_runs_and_prints_ratios():
+    out = run_quick("bench_blocks.py")
+    assert len(RATIO_LINE.findall(out)) == 2, out
+    assert "1000 leaf layers" in out

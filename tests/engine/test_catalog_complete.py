@@ -26,7 +26,7 @@ def test_every_design_op_is_in_the_catalog():
 def test_spec_is_well_formed(op):
     spec = CATALOG[op]
     assert spec.category in CATEGORIES and spec.doc.endswith(".") and len(spec.doc) < 200
-    assert (spec.module is None) != (spec.emit is None) or op in ("Input", "Output")
+    assert (spec.module is None) != (spec.emit is None) or op in ("Input", "Output", "Block", "BlockInput", "BlockOutput")
     if spec.module:
         assert re.fullmatch(r"nn\.[A-Z][A-Za-z0-9]+", spec.module)
     for param in spec.params:
