@@ -26,6 +26,7 @@ from app.commands import (
     SetParamsCommand,
     SetTrainingCommand,
 )
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog import get_spec
 from graph_engine.connect import connection_problem
 from graph_engine.errors import GraphEditError, ProjectError
@@ -234,7 +235,7 @@ class Document(QObject):
         """Set one param; a bad value is refused with the reason and nothing changes. None or "auto" clears
         an inferred or optional param back to its default."""
         self._writable()
-        spec = get_spec(self.graph.node(node_id).op)
+        spec = spec_for(self.graph, self.graph.node(node_id))
         if spec is None:
             raise EditRefused("fix the unknown layer type first")
         param = spec.param(name)

@@ -71,7 +71,7 @@ from app.settings import RecentFiles, open_settings
 from app.training.canvas_stats import CanvasStats
 from app.training.session import TrainingSession, run_action_state
 from app.welcome import EMPTY, WELCOME_STYLE, NewProjectDialog, WelcomePage
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.errors import ProjectError
 from graph_engine.project import DEFAULT_NAME, Project, class_name_for
 
@@ -732,7 +732,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         selection = doc.selection
         source = selection[0] if len(selection) == 1 else None
-        spec = get_spec(doc.graph.node(source).op) if source is not None else None
+        spec = spec_for(doc.graph, doc.graph.node(source)) if source is not None else None
         connect_from = (source, 0) if spec is not None and spec.outputs else None
         if connect_from is not None and doc.graph.node(source).pos is not None:
             x, y = doc.graph.node(source).pos

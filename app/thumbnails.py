@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
 
 from app.theme import category_color
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.graph import Graph
 from graph_engine.layout import layered_layout
 
@@ -78,7 +78,7 @@ def paint_graph(painter: QPainter, graph: Graph, rect: QRectF, *, dark: bool = F
         painter.drawPath(path)
     radius = min(max(2.0, 8 * scale), height / 3)
     for node in graph:
-        spec = get_spec(node.op)
+        spec = spec_for(graph, node)
         color = category_color(spec.category if spec else "")
         r = box(node.id)
         fill = QColor(color)

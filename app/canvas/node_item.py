@@ -237,11 +237,13 @@ class NodeItem(QGraphicsItem):
     """The card of one node. The scene keeps it in sync with the model through `set_params`,
     `set_check_info`, `rename` and the edges attached to it."""
 
-    def __init__(self, node: Node, info: NodeInfo | None = None, diagnostics: list[Diagnostic] | None = None):
+    def __init__(self, node: Node, info: NodeInfo | None = None, diagnostics: list[Diagnostic] | None = None,
+                 spec: LayerSpec | None = None):
         super().__init__()
         self.node_id = node.id
-        self.op = node.op
-        self.spec: LayerSpec | None = get_spec(node.op)
+        self.op = node.block if node.op == "Block" and isinstance(node.block, str) else node.op
+        # A block instance's spec comes from its definition (graph_engine.blocks); the scene passes it.
+        self.spec: LayerSpec | None = spec if spec is not None else get_spec(node.op)
         self.accent = category_color(self.spec.category) if self.spec else QColor(FALLBACK_COLOR)
         self.edges: list[EdgeItem] = []
         self.inputs: list[PortItem] = []

@@ -23,6 +23,7 @@ from app.canvas.interactions import NewLinkAction
 from app.canvas.node_item import NodeItem
 from app.canvas.port_item import PortItem
 from app.document import EditRefused
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.graph import Edge, Node
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class CanvasScene(QGraphicsScene):
 
     def _add_node_item(self, node: Node, info: NodeInfo | None = None,
                        diagnostics: list[Diagnostic] | None = None) -> NodeItem:
-        item = NodeItem(node, info, diagnostics)
+        item = NodeItem(node, info, diagnostics, spec_for(self.document.graph, node))
         item.set_ports_visible(self._ports_visible)
         self.item_for_node[node.id] = item
         self.addItem(item)

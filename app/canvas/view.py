@@ -42,7 +42,7 @@ from app.canvas.node_item import NodeItem
 from app.canvas.quick_add import QuickAddPopup
 from app.canvas.scene import CanvasScene
 from app.document import Document
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.graph import Edge, Node
 
 OP_MIME = "application/x-layerloom-op"
@@ -231,7 +231,7 @@ class CanvasView(QGraphicsView):
             wiring = {}
             selected = self.document.selection
             if len(selected) == 1 and selected[0] in self.document.graph:
-                spec = get_spec(self.document.graph.node(selected[0]).op)
+                spec = spec_for(self.document.graph, self.document.graph.node(selected[0]))
                 if spec is not None and spec.outputs:
                     wiring = {"connect_from": (selected[0], 0), "auto_place": True}
         self._quick_add_target = {"at": at, **wiring}

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.param_editors import muted_color
 from app.theme import ERROR_COLOR, WARNING_COLOR
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.validation import ERROR, CheckResult, Diagnostic
 
 OK_COLOR = QColor("#30a46c")
@@ -272,5 +272,5 @@ def sentence_case(text: str, names: Iterable[str] = ()) -> str:
 def names_for(graph, node_id: str | None) -> tuple[str, ...]:
     """The param names of a node's layer: words a message may start with that keep their case."""
     node = graph.nodes.get(node_id) if node_id is not None else None
-    spec = get_spec(node.op) if node is not None else None
+    spec = spec_for(graph, node) if node is not None else None
     return spec.param_names if spec is not None else ()

@@ -34,7 +34,7 @@ from app.panels.palette import category_swatch
 from app.panels.param_editors import ParamEditor, editor_for, muted_color, param_tooltip
 from app.panels.status_info import format_count
 from app.theme import ERROR_COLOR
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog.spec import REQUIRED, Param
 from graph_engine.graph import Node
 from graph_engine.params import AUTO, validate_value
@@ -218,7 +218,7 @@ class InspectorPanel(QWidget):
         self._clear_content()
         self._node = node
         self.node_id = node.id
-        spec = get_spec(node.op)
+        spec = spec_for(self.document.graph, node)
         content = QWidget()
         content.setObjectName("inspectorContent")
         layout = QVBoxLayout(content)
@@ -340,7 +340,7 @@ class InspectorPanel(QWidget):
 
     def _update_header(self) -> None:
         node = self._node
-        spec = get_spec(node.op)
+        spec = spec_for(self.document.graph, node)
         category = spec.category if spec is not None else ""
         self.swatch.setPixmap(category_swatch(category, 14, 3.5).pixmap(QSize(14, 14), self.devicePixelRatioF()))
         self.op_label.setText(node.op)
@@ -365,7 +365,7 @@ class InspectorPanel(QWidget):
         node = self._node
         info = self.document.result.nodes.get(node.id)
         resolved = info.params if info is not None else {}
-        spec = get_spec(node.op)
+        spec = spec_for(self.document.graph, node)
         if spec is None:
             return
         for name, editor in self.editors.items():
@@ -375,7 +375,7 @@ class InspectorPanel(QWidget):
     def _update_info(self) -> None:
         result = self.document.result
         info = result.nodes.get(self.node_id)
-        spec = get_spec(self._node.op)
+        spec = spec_for(self.document.graph, self._node)
         muted = muted_color(self.palette()).name()
 
         def note(text: str) -> str:

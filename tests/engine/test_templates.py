@@ -55,11 +55,14 @@ def test_template_is_valid_without_warnings(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_template_file_is_a_tidy_format_1_project(name):
+def test_template_file_is_a_tidy_project(name):
     info = get_template(name)
     assert info.path == templates_dir() / f"{name}{SUFFIX}"
     raw = json.loads(info.path.read_text(encoding="utf-8"))
-    assert raw["format"] == "layerloom" and raw["format_version"] == 1
+    # version 1 unless the template uses blocks (then version 2, and every definition is laid out too)
+    assert raw["format"] == "layerloom" and raw["format_version"] == (2 if "blocks" in raw else 1)
+    for defn in load_template(name).blocks:
+        assert {n.id: n.pos for n in defn.graph} == layered_layout(defn.graph), defn.name
     assert info.title == raw["name"] and info.title
     assert info.description == raw["description"] and len(info.description) > 40
     assert 20 < len(info.summary) <= 100 and info.summary.endswith(".")
