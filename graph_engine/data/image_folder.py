@@ -29,7 +29,6 @@ from graph_engine.data.limits import format_bytes, memory_budget
 
 IMAGE_SUFFIX_HINT = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 LAYOUT_HINT = "put the images in one sub-folder per class: FOLDER/cat/1.png, FOLDER/dog/2.png, ..."
-SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 @dataclass
@@ -122,15 +121,22 @@ def scan_folder(path: Path) -> FolderScan:
     return scan
 
 
-def decode_image(file: Path, channels: int, size: int) -> np.ndarray:
-    """One image as float32 [channels, size, size] in 0..1. Raises OSError/ValueError (or Pillow's errors)."""
+def decode_image(file, channels, size):
+    """One image as float32 [channels, size, size] in 0..1. Raises OSError/ValueError (or Pillow's errors).
+
+    Self-contained (its imports inside, no module-level names): the exported train.py copies its source, so
+    the script decodes exactly as the app does.
+    """
+    import warnings
+
+    import numpy as np
     from PIL import Image, ImageOps
 
-    with py_warnings.catch_warnings():
-        py_warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(file) as img:
             img = ImageOps.exif_transpose(img)
-            if img.mode in SIXTEEN_BIT_MODES:
+            if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16-bit: convert("L") would clip to white
                 raw = np.asarray(img, dtype=np.float32)
                 scale = 65535.0 if img.mode != "I" or raw.max(initial=0) <= 65535 else float(2**32 - 1)
                 gray = Image.fromarray(np.clip(raw / scale, 0.0, 1.0).astype(np.float32))

@@ -30,6 +30,7 @@ from inspect import getsource
 from pathlib import Path
 from typing import Any
 
+from graph_engine.data.image_folder import decode_image
 from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.export.train_script_parts import BODY, DATA_ARGUMENT, HEADER, LOADERS, SETTINGS, STANDARDISE
@@ -128,6 +129,8 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     })
     # The output rule is copied from the module the trainer imports (graph_engine/data/output_fit.py).
     loader = (STANDARDISE if name in STANDARDISED else "") + LOADERS[name] + "\n\n" + getsource(output_mismatch)
+    if name == "image_folder":  # the app's decoder (16-bit images, decompression bombs), copied by source
+        loader += "\n\n" + getsource(decode_image)
     body = _fill(BODY, {
         "DATA_ARGUMENT": DATA_ARGUMENT if user_file else "",
         "DATA_PATH_ARG": "args.data" if user_file else "None",

@@ -336,9 +336,9 @@ LOADERS["image_folder"] = '''
 def load_data(path):
     """A folder with one sub-folder of images per class (sorted names); images are converted to grayscale or
     RGB, resized to size x size and scaled to 0..1 (needs Pillow)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
-    mode = "L" if DATASET["color"] == "grayscale" else "RGB"
+    channels = 1 if DATASET["color"] == "grayscale" else 3
     size = DATASET["size"]
     images, labels, classes = [], [], 0
     for class_dir in sorted(Path(path).iterdir()):
@@ -346,18 +346,14 @@ def load_data(path):
             continue
         found = 0
         for file in sorted(class_dir.iterdir()):
-            if file.name.startswith(".") or file.is_dir():
+            if file.name.startswith(".") or not file.is_file():  # a named pipe would block for ever
                 continue
             try:
-                with Image.open(file) as img:
-                    img = ImageOps.exif_transpose(img)
-                    if img.mode == "P":
-                        img = img.convert("RGBA")
-                    img = img.convert(mode).resize((size, size), Image.Resampling.BILINEAR)
-                    arr = np.asarray(img, dtype=np.float32) / 255.0
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+                arr = decode_image(file, channels, size)  # the app's own decoder, copied below
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+                    Image.DecompressionBombWarning):
                 continue
-            images.append(arr[None] if mode == "L" else np.moveaxis(arr, -1, 0))
+            images.append(arr)
             labels.append(classes)
             found += 1
         classes += 1 if found else 0

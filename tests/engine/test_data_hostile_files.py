@@ -137,3 +137,31 @@ def test_csv_large_but_representable_values_are_standardised_not_zeroed(tmp_path
     col = ds.X[:, 1]
     assert col.std() == pytest.approx(1.0, abs=1e-3) and abs(col.mean()) < 1e-3
     assert np.argsort(col).tolist() == [3, 0, 2, 1]
+
+
+def test_the_exported_script_decodes_like_the_app_and_skips_a_named_pipe(tmp_path):
+    from graph_engine import parse_project
+    from graph_engine.export import generate_train_script
+
+    root = _two_classes(tmp_path / "deep", make=_png16)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "light" / "pipe.png")
+    config = {"name": "image_folder", "path": str(root), "size": 6}
+    project = parse_project({
+        "format": "layerloom", "format_version": 1, "name": "Probe",
+        "graph": {"nodes": [{"id": "x", "op": "Input", "params": {"shape": [1, 6, 6]}},
+                            {"id": "f", "op": "Flatten"}, {"id": "fc", "op": "Linear", "params": {"out_features": 2}},
+                            {"id": "y", "op": "Output"}],
+                  "edges": [{"src": "x", "dst": "f"}, {"src": "f", "dst": "fc"}, {"src": "fc", "dst": "y"}]},
+        "training": {"dataset": config}})
+    namespace = {"__name__": "exported_train", "__file__": str(tmp_path / "train.py")}
+    exec(compile(generate_train_script(project), "train.py", "exec"), namespace)  # noqa: S102 - our own script
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(out=namespace["load_data"](str(root))), daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the exported script hangs on a named pipe"
+    X, y, _ = box["out"]
+    ds = load_dataset(config)
+    assert np.array_equal(X, ds.X) and np.array_equal(y, ds.y)
+    np.testing.assert_allclose(X[y == 0], 40 / 255, atol=1e-3)
