@@ -664,6 +664,8 @@ class MainWindow(QMainWindow):
             DeviceCatalog._instance.wait()
 
     def _run_added(self, run) -> None:
+        if run is not self.training_session.current:
+            return  # a kept run listed again from its folder: the run list shows it
         self.show_dashboard()
         self.dashboard.set_run(run)
         self.show_message(f"Training {run.name}…")

@@ -86,6 +86,9 @@ class RunsPanel(QWidget):
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemChanged.connect(self._item_changed)
+        # F2 or a click on the selected row renames; a double-click shows the run.
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
+                                  | QAbstractItemView.EditTrigger.SelectedClicked)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._activate(item))
         layout.addWidget(self.tree, 1)
         row = QHBoxLayout()
@@ -93,10 +96,16 @@ class RunsPanel(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         row.addWidget(self.hint, 1)
-        self.remove_button = QPushButton("Remove", self)
-        self.remove_button.setToolTip("Forget the selected run (a run that is going cannot be removed)")
+        self.remove_button = QPushButton("Delete", self)
+        self.remove_button.setToolTip("Delete the selected run and its folder (a run that is going cannot be "
+                                      "deleted)")
         self.remove_button.clicked.connect(self._remove_selected)
         row.addWidget(self.remove_button)
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.setToolTip("Tick two runs: which layers and params of their networks differ")
+        self.compare_button.clicked.connect(self.compare)
+        self.compare_button.setEnabled(False)
+        row.addWidget(self.compare_button)
         layout.addLayout(row)
         session.run_added.connect(self._add)
         session.run_changed.connect(self._update)
@@ -112,7 +121,7 @@ class RunsPanel(QWidget):
         if id(run) in self._items:
             return
         item = QTreeWidgetItem(self.tree)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEditable)
         self._filling = True
         try:
             item.setCheckState(0, Qt.CheckState.Unchecked)
@@ -164,11 +173,42 @@ class RunsPanel(QWidget):
             item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
 
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        if not self._filling and column == 0:
-            self._sync_overlay()
+        if self._filling:
+            return
+        key = next((k for k, v in self._items.items() if v is item), None)
+        run = self._runs.get(key)
+        if column != 0:  # only the name is editable: any other column shows its value again
+            if run is not None:
+                self._update(run)
+            return
+        if run is not None and item.text(0) != run.name:  # the name was edited (F2 / double-click)
+            from graph_engine.training.runs import RunError
+
+            try:
+                self.session.rename_run(run, item.text(0))
+            except RunError:
+                pass
+            self._update(run)  # an empty name is refused: the old one comes back
+            return
+        self._sync_overlay()
+
+    def compare(self):
+        """The architecture diff of the two ticked runs, in a dialog (returned; None unless two are ticked)."""
+        from app.training.run_diff_dialog import RunDiffDialog
+        from graph_engine.training.runs import architecture_diff
+
+        runs = self.checked_runs()
+        metas = [self.session.meta(r) for r in runs]
+        if len(runs) != 2 or None in metas:
+            return None
+        dialog = RunDiffDialog(runs[0].name, runs[1].name, architecture_diff(metas[0].snapshot, metas[1].snapshot),
+                               self)
+        dialog.show()
+        return dialog
 
     def _sync_overlay(self) -> None:
         runs = self.checked_runs()
+        self.compare_button.setEnabled(len(runs) == 2)
         self.session.set_overlay(runs)
         if self.dashboard is not None:
             self.dashboard.set_overlay_runs(runs)

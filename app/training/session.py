@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -105,6 +106,7 @@ class RunMeta:
     thread: QThread | None = None
     warnings: list[str] = field(default_factory=list)
     relay: Any = None
+    folder: Path | None = None  # its run folder (graph_engine.training.runs); None when it could not be made
 
 
 def format_duration(seconds: float | None) -> str:
@@ -241,6 +243,58 @@ class TrainingSession(QObject):
             self._release(self._current)  # the old document is going away: do not touch it later
             self.stop()
         self.document = document
+        self.load_saved_runs()
+
+    # ---- runs kept on disk ---------------------------------------------------------------------------
+
+    def runs_dir(self) -> Path | None:
+        """The document's runs folder: beside its file, or in the app's state folder while it is unsaved."""
+        from app.autosave import state_dir
+        from graph_engine.training.runs import runs_folder
+
+        if self.document is None:
+            return None
+        return runs_folder(self.document.path, state_dir())
+
+    def load_saved_runs(self) -> list[RunData]:
+        """Add the runs kept in the document's runs folder that the list does not hold yet (after a restart,
+        or when the project is opened again). A run whose snapshot cannot be read is skipped."""
+        from app.training.run_data import RunData
+        from graph_engine.training.runs import list_runs, load_snapshot, read_metrics
+
+        folder = self.runs_dir()
+        if folder is None:
+            return []
+        known = {m.folder for m in self._metas if m.folder is not None}
+        added = []
+        for info in list_runs(folder):
+            if info.folder in known or info.problem:
+                continue
+            try:
+                snapshot = load_snapshot(info.folder)
+            except ProjectError:
+                continue
+            task = info.training.get("task") or "classification"
+            run = RunData(info.name, config=info.training, task=task, parent=self)
+            run._adopt_history(read_metrics(info.folder))
+            run._set_status(info.status if info.status in ("finished", "stopped", "failed") else "stopped")
+            self._counter += 1
+            self._metas.append(RunMeta(run, snapshot.name, snapshot, self._counter, folder=info.folder))
+            added.append(run)
+            self.run_added.emit(run)
+        return added
+
+    def rename_run(self, run: RunData, name: str) -> None:
+        """A new name for a run (kept in its folder); raises graph_engine.training.runs.RunError."""
+        from graph_engine.training.runs import rename_run
+
+        meta = self.meta(run)
+        if meta is None:
+            return
+        if meta.folder is not None:
+            rename_run(meta.folder, name)
+        run.name = name.strip()
+        self.run_changed.emit(run)
 
     # ---- control -------------------------------------------------------------------------------------
 
@@ -271,7 +325,8 @@ class TrainingSession(QObject):
         self._set_warning("")
 
         base_dir = document.path.parent if document.path is not None else None
-        worker = TrainingWorker(snapshot, base_dir=base_dir, num_threads=self.num_threads)
+        meta.folder = self._new_run_folder(run.name, snapshot)
+        worker = TrainingWorker(snapshot, base_dir=base_dir, num_threads=self.num_threads, run_dir=meta.folder)
         thread = QThread()
         thread.setObjectName(f"layerloom-training-{self._counter}")
         worker.moveToThread(thread)
@@ -296,6 +351,16 @@ class TrainingSession(QObject):
         self.run_changed.emit(run)
         thread.start()
         return run
+
+    def _new_run_folder(self, name: str, snapshot: Project) -> Path | None:
+        from graph_engine.training.runs import create_run
+
+        folder = self.runs_dir()
+        try:
+            return create_run(folder, name, snapshot) if folder is not None else None
+        except OSError as exc:  # a read-only folder: the run still trains, it is only not kept
+            self._set_warning(f"this run is not kept: cannot write to {folder} ({exc.strerror or exc})")
+            return None
 
     def pause(self) -> None:
         if self._current is not None and self.state in ("starting", "running"):
@@ -331,11 +396,18 @@ class TrainingSession(QObject):
             self.overlay_changed.emit(list(runs))
 
     def remove_run(self, run: RunData) -> None:
-        """Forget an ended run."""
+        """Forget an ended run and delete its folder."""
         meta = self.meta(run)
         if meta is None or meta is self._current:
             return
         self._metas.remove(meta)
+        if meta.folder is not None:
+            from graph_engine.training.runs import RunError, delete_run
+
+            try:
+                delete_run(meta.folder)
+            except (RunError, OSError):
+                pass  # already gone
         if run in self._overlay:
             self.set_overlay([r for r in self._overlay if r is not run])
         run.deleteLater()
@@ -431,6 +503,13 @@ class TrainingSession(QObject):
         else:
             meta.run.set_failed(event)
         self._release(meta)
+        if meta.folder is not None:
+            from graph_engine.training.runs import RunError, finish_run
+
+            try:
+                finish_run(meta.folder, status if status in ("finished", "stopped") else "failed")
+            except (RunError, OSError):
+                pass  # the folder went away under the run; the run list still has its data
         if meta is self._current:
             self._current = None
             if status == "finished":

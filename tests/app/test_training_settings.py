@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from app.document import EditRefused
-from app.main_window import MainWindow
-from app.settings import open_settings
 from graph_engine.training.settings_spec import SETTINGS, default_of
+from tests.app.training_windows import new_window
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +20,7 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def win(qtbot):
-    window = MainWindow(settings=open_settings(), autosaver=None)
-    qtbot.addWidget(window)
-    window.ask_save_changes = lambda: "discard"
-    window.show_error = lambda *args: None
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    window = new_window(qtbot)
     yield window
     assert window.training_session.shutdown(60_000), "a training thread did not end"
 

@@ -1,0 +1,80 @@
+"""Runs are kept: a run trained in one window is a folder beside the project (the trainer's metrics, weights
+and snapshot plus run.json), and a second, new window that opens the project lists it again with its
+epochs and status; two runs' networks compare (the architecture diff dialog); renaming it in the run list
+is kept on disk and Delete removes the folder."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from graph_engine.project_io import save_project
+from graph_engine.templates import load_template
+from graph_engine.training.runs import list_runs, load_snapshot, runs_folder
+from tests.app.training_windows import new_window
+
+RUN_TIMEOUT = 120_000  # ms: the first run of a process imports torch
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLOOM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LAYERLOOM_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.mark.slow
+def test_a_run_is_listed_again_in_a_second_window(qtbot, tmp_path):
+    path = tmp_path / "moons.layerloom.json"
+    project = load_template("moons_mlp")
+    project.training = {**(project.training or {}), "epochs": 2}
+    save_project(project, path)
+
+    first = new_window(qtbot)
+    assert first.open_file(path)
+    first.show_training_panel()
+    session = first.training_session
+    with qtbot.waitSignal(session.run_ended, timeout=RUN_TIMEOUT) as ended:
+        first.training_panel.start()
+    run = ended.args[0]
+    assert run.status == "finished" and len(run.records) == 2
+    [info] = list_runs(runs_folder(path, tmp_path / "state"))
+    assert info.status == "finished" and info.name == run.name
+    assert (info.folder / "model.safetensors").exists() and (info.folder / "best.safetensors").exists()
+    assert list(load_snapshot(info.folder).graph.nodes) == list(project.graph.nodes)
+    # A second run of a wider network, for the architecture diff.
+    linear = next(n for n in first.document.graph.nodes.values() if n.op == "Linear" and "out_features" in n.params)
+    width = linear.params["out_features"]
+    first.document.set_param(linear.id, "out_features", width * 2)
+    with qtbot.waitSignal(session.run_ended, timeout=RUN_TIMEOUT) as ended:
+        first.training_panel.start()
+    wider = ended.args[0]
+    assert wider.status == "finished"
+    assert first.training_session.shutdown(60_000)
+    first.close()
+
+    second = new_window(qtbot)  # as after a restart: nothing shared but the files
+    try:
+        assert second.open_file(path)
+        again = second.training_session.runs
+        assert [r.name for r in again] == [run.name, wider.name]
+        assert again[0].status == "finished" and len(again[0].records) == 2
+        assert [r["train_loss"] for r in again[0].records] == [r["train_loss"] for r in run.records]
+        second.ensure_dashboard()
+        panel = second.runs_panel
+        panel.set_checked(again[0], True)
+        panel.set_checked(again[1], True)
+        dialog = panel.compare()
+        assert dialog.diff.params == {linear.id: {"out_features": (width, width * 2)}}
+        assert f"~ {linear.id}.out_features: {width} -> {width * 2}" in dialog.text.toPlainText()
+        dialog.close()
+        item = panel.item_for(again[0])
+        assert item is not None and item.text(0) == run.name
+        item.setText(0, "two epochs")  # what an edit of the name cell commits
+        assert list_runs(info.folder.parent)[0].name == "two epochs" and again[0].name == "two epochs"
+        item.setText(0, "  ")  # an empty name is refused and the old one shows again
+        assert item.text(0) == "two epochs"
+        panel.tree.setCurrentItem(item)
+        qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+        assert not info.folder.exists() and second.training_session.runs == [again[1]]
+    finally:
+        assert second.training_session.shutdown(60_000)
