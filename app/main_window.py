@@ -587,6 +587,7 @@ class MainWindow(QMainWindow):
 
             self.dashboard = TrainingDashboard()
             self.runs_panel = RunsPanel(self.training_session, self.dashboard)
+            self.runs_panel.project_requested.connect(self.open_run_project)
             splitter = QSplitter(Qt.Orientation.Horizontal, self.dashboard_dock)
             splitter.setObjectName("dashboardSplitter")
             splitter.addWidget(self.runs_panel)
@@ -792,6 +793,16 @@ class MainWindow(QMainWindow):
         self.set_document(Document(project))
         if name != EMPTY:
             self.show_message(f"New project from the template {project.name}; save it to keep it")
+        return True
+
+    def open_run_project(self, run) -> bool:
+        """The project a run trained (its snapshot), as a new untitled project."""
+        meta = self.training_session.meta(run)
+        if meta is None or self.training_session.running or not self.maybe_save():
+            return False
+        project = meta.snapshot.copy()
+        self.set_document(Document(project))
+        self.show_message(f"The project {run.name} trained; save it to keep it")
         return True
 
     def open_file(self, path: str | Path | None = None) -> bool:

@@ -64,6 +64,7 @@ class RunsPanel(QWidget):
     """See the module docstring. `run_activated(RunData)` after a double-click (the dashboard shows it)."""
 
     run_activated = Signal(object)
+    project_requested = Signal(object)  # RunData: open the project it trained (its snapshot)
 
     def __init__(self, session: TrainingSession, dashboard: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -106,6 +107,10 @@ class RunsPanel(QWidget):
         self.compare_button.clicked.connect(self.compare)
         self.compare_button.setEnabled(False)
         row.addWidget(self.compare_button)
+        self.open_button = QPushButton("Open Project", self)
+        self.open_button.setToolTip("Open the network and settings the selected run trained, as a new project")
+        self.open_button.clicked.connect(self.open_selected_project)
+        row.addWidget(self.open_button)
         layout.addLayout(row)
         session.run_added.connect(self._add)
         session.run_changed.connect(self._update)
@@ -191,6 +196,13 @@ class RunsPanel(QWidget):
             self._update(run)  # an empty name is refused: the old one comes back
             return
         self._sync_overlay()
+
+    def open_selected_project(self) -> None:
+        for item in self.tree.selectedItems()[:1]:
+            key = next((k for k, v in self._items.items() if v is item), None)
+            run = self._runs.get(key)
+            if run is not None:
+                self.project_requested.emit(run)
 
     def compare(self):
         """The architecture diff of the two ticked runs, in a dialog (returned; None unless two are ticked)."""

@@ -1,6 +1,6 @@
 """Runs are kept: a run trained in one window is a folder beside the project (the trainer's metrics, weights
 and snapshot plus run.json), and a second, new window that opens the project lists it again with its
-epochs and status; two runs' networks compare (the architecture diff dialog); renaming it in the run list
+epochs and status; two runs' networks compare (the architecture diff dialog), a run's project opens again; renaming it in the run list
 is kept on disk and Delete removes the folder."""
 
 from __future__ import annotations
@@ -76,5 +76,10 @@ def test_a_run_is_listed_again_in_a_second_window(qtbot, tmp_path):
         panel.tree.setCurrentItem(item)
         qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
         assert not info.folder.exists() and second.training_session.runs == [again[1]]
+        # The project the wider run trained opens as a new project.
+        panel.tree.setCurrentItem(panel.item_for(again[1]))
+        qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+        assert second.document.path is None
+        assert second.document.graph.node(linear.id).params["out_features"] == width * 2
     finally:
         assert second.training_session.shutdown(60_000)
