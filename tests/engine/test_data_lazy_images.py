@@ -69,6 +69,7 @@ def test_a_folder_over_the_limit_is_lazy_and_gives_the_eager_values(tmp_path, mo
     assert len(lazy.preview()["images"]) == 16
 
 
+@pytest.mark.slow  # four short training runs
 def test_a_lazy_run_trains_batch_for_batch_like_an_in_memory_one(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "imgs")
     eager = Trainer(project_for(root, 12, 3, epochs=2), probes=False).run()

@@ -8,6 +8,7 @@ import sys
 from inspect import getsource
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from graph_engine import generate_code, parse_project
@@ -35,6 +36,7 @@ def ten_output_project(path):
                      "batch_size": 4}})
 
 
+@pytest.mark.slow  # a Trainer and a train.py subprocess: several seconds
 def test_the_trainer_and_the_exported_script_refuse_a_10_output_network_on_4_classes(tmp_path):
     project = ten_output_project(four_class_folder(tmp_path / "imgs"))
     failed = Trainer(project, probes=False).run()
