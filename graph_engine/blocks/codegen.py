@@ -94,7 +94,7 @@ class _Decider:
             self.ns.claim(name)
         self.hidden: list[tuple[str, Any]] = []
 
-    def value(self, raw: Any, getter, label: str, inferred: bool = False) -> Any:
+    def value(self, raw: Any, getter, label: str, inferred: bool = False, alt: str | None = None) -> Any:
         """`inferred`: a value checking read from the input (in_channels...); written as the block param that
         equals it in every use when there is one, as a person writes `nn.Conv2d(channels, channels, 3)`."""
         if refs.is_ref(raw):
@@ -105,9 +105,14 @@ class _Decider:
         for param in self.defn.params:
             if all(repr(run.params.get(param)) == repr(v) for run, v in zip(self.runs, values, strict=True)):
                 return refs.Expr(param)
+        if inferred:
+            for param in self.defn.params:  # a fixed multiple of a param (a Concat of two: 2 * channels)
+                factor = _common_factor([run.params.get(param) for run in self.runs], values)
+                if factor is not None:
+                    return refs.Expr(f"{factor} * {param}")
         if _same(values):
             return values[0]
-        name = self.ns.create(label)
+        name = self.ns.create(label if label not in self.ns._used or alt is None else alt)
         self.hidden.append((name, getter))
         return refs.Expr(name)
 
@@ -143,16 +148,29 @@ def _lower_definition(library, defn, runs, infos, block_names) -> tuple[BlockCla
                         f"which one {defn.name} class cannot express", [])
         else:
             values = {key: decider.value(raw_params.get(key), _module_getter(instr.name, key), key,
-                                         instr.spec.param(key).is_inferred and raw_params.get(key, "auto") == "auto")
+                                         instr.spec.param(key).is_inferred and raw_params.get(key, "auto") == "auto",
+                                         f"{instr.name}_{key}")
                       for key in instr.params}
             instr.constructor = _module_code(instr, values)
     info = _ClassInfo(defn.name, list(defn.params),
                       {k: p.default for k, p in defn.params.items() if not p.as_param().required},
                       decider.hidden)
-    signature = [(k, None) for k in info.params if k not in info.defaults]
+    # Sizes read from the input come first and are always passed (ConvRelu(in_channels, channels=16)).
+    signature = [(name, None) for name, _ in decider.hidden]
+    signature += [(k, None) for k in info.params if k not in info.defaults]
     signature += [(k, format_value(_literal(info.defaults[k]))) for k in info.params if k in info.defaults]
-    signature += [(name, format_value(getter(base))) for name, getter in decider.hidden]
     return BlockClass(defn.name, defn.doc, signature, placeholders, body, ret), info
+
+
+def _common_factor(params: list[Any], values: list[Any]) -> int | None:
+    """k (2..8) when every value is k times the param's value in the same use."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in params + values) or 0 in params:
+        return None
+    ratios = {v // p for p, v in zip(params, values, strict=True) if v % p == 0}
+    if len(ratios) == 1 and all(v % p == 0 for p, v in zip(params, values, strict=True)):
+        factor = ratios.pop()
+        return factor if 2 <= factor <= 8 else None
+    return None
 
 
 def _module_getter(node_id: str, key: str):
@@ -175,7 +193,7 @@ def _nested_constructor(library, decider, instr, raw_params, runs, infos) -> Non
         for arg in nested.params + [h for h, _ in nested.hidden]:
             raw = raw_params.get(arg) if arg in nested.params else None
             kwargs[arg] = decider.value(raw, lambda run, i=index, a=arg: copies_in(run)[i][a], arg,
-                                        arg not in nested.params)
+                                        arg not in nested.params, f"{node_id}_{arg}")
         decided.append(kwargs)
     instr.constructor = _instance_code(nested, decided, instr.spec.repeat)
 
