@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine import __version__
+from graph_engine.blocks.inner import diagnostic_path
 from graph_engine.codegen import generate_code
 from graph_engine.errors import NewerFormatError, NotAProjectError, ProjectError
 from graph_engine.project import Project
@@ -478,7 +479,10 @@ def format_diagnostic(diag: Diagnostic) -> str:
     """`error: conv1 [out_channels]: out_channels must be at least 1, not 0 (use a value between ...)`"""
     where = ""
     if diag.node_id is not None:
-        where = _show_id(diag.node_id)
+        # inside a block: the path down to the layer (stage1.0.conv1), each part a checked id
+        path = diagnostic_path(diag)
+        where = ".".join(p if p.isdigit() else _show_id(p) for p in path.split(".")) if path != diag.node_id \
+            else _show_id(diag.node_id)
         if diag.field:
             where += f" [{_clean(diag.field)}]"
         where += ": "
@@ -501,7 +505,8 @@ def summary_table(project: Project, result: CheckResult) -> str:
             notes.append("unused")
         shape = _shape_text(node.op, info)
         known = info is not None and info.outputs is not None
-        rows.append((_show_id(node_id), _clean(node.op)[:40], shape,
+        op = node.op if node.op != "Block" else f"{node.block}" + (f" x{node.repeat}" if node.repeat else "")
+        rows.append((_show_id(node_id), _clean(op)[:40], shape,
                      f"{info.param_count:,}" if known else "?", f"{info.flops:,}" if known else "?",
                      ", ".join(notes)))
     total = ("total", "", "", f"{result.total_params:,}", f"{result.total_flops:,}", "") if result.ok else None
@@ -567,8 +572,8 @@ def _result_json(project: Project, result: CheckResult) -> dict[str, Any]:
         "errors": len(result.errors),
         "warnings": len(result.warnings),
         "total_params": result.total_params if result.ok else None,
-        "diagnostics": [{"severity": d.severity, "node_id": d.node_id, "field": d.field, "message": d.message,
-                         "hint": d.hint} for d in result.diagnostics],
+        "diagnostics": [{"severity": d.severity, "node_id": d.node_id, "path": diagnostic_path(d), "field": d.field,
+                         "message": d.message, "hint": d.hint} for d in result.diagnostics],
     }
 
 

@@ -171,7 +171,7 @@ def _resolved_copy(library, defn, params: dict[str, Any], inputs) -> tuple[Graph
             try:
                 resolved[key] = refs.resolve(value, params, known)
             except refs.RefError as exc:
-                problems.append(("error", node.id, f"{key}: {exc}", "use one of the block's params, or add it to "
+                problems.append(("error", node.id, str(exc), "use one of the block's params, or add it to "
                                  f"{defn.name}'s params", key))
         if not isinstance(node.params, dict):
             resolved = node.params

@@ -300,3 +300,15 @@ def test_saved_project_with_blocks_builds_the_same_after_reload(tmp_path):
     path = tmp_path / "n.layerloom.json"
     save_project(project, path)
     assert generate_code(load_project(path)) == generate_code(project)
+
+
+def test_cli_prints_the_hierarchy_path_and_the_block_in_the_summary():
+    from graph_engine.cli import format_diagnostic, summary_table
+
+    data = edited(nested_project(), lambda d: d["blocks"]["BasicBlock"]["graph"]["nodes"][1]["params"].update(
+        {"out_channels": "$chanels"}))
+    result = check(load_project(data))
+    assert format_diagnostic(result.errors[0]).startswith("error: stage1.res.0.conv1 [out_channels]: $chanels is not")
+    project = load_project(nested_project())
+    table = summary_table(project, check(project))
+    assert "Stage x2" in table and "stage1  Stage " in table
