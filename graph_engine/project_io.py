@@ -292,6 +292,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     atomic_write_with(path, write)
 
 
+def plain_file_mode(path: Path) -> int:
+    """The permissions a plain save gives `path`: the existing file's, else what the umask allows."""
+    return path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
+
+
 def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Atomically replace `path` by what `write(temp_path)` puts in a temp file beside it (for writers that
     want a file name, such as torch.save or safetensors): the temp file gets the permissions a plain save
@@ -309,8 +314,7 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[str], None]) -> 
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_current_umask()
-        os.chmod(tmp, mode)  # last: a read-only mode must not stop the writes above
+        os.chmod(tmp, plain_file_mode(path))  # last: a read-only mode must not stop the writes above
         os.replace(tmp, path)
     except BaseException as exc:
         try:

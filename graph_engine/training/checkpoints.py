@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from graph_engine.errors import ProjectError
+from graph_engine.project_io import plain_file_mode
 
 CHECKPOINT_FORMAT = "layerloom-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -73,6 +74,8 @@ def _atomic(path: Path, write) -> None:
         raise _write_error(path, exc) from None
     try:
         write(tmp)
+        # mkstemp makes the file owner-only; run files get the same permissions as the project copy beside them
+        os.chmod(tmp, plain_file_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
         try:

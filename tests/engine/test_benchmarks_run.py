@@ -21,7 +21,7 @@ RATIO_LINE = re.compile(r"^ratio .+: \d+\.\d{3} \(.*budget <= [\d.]+.*\) (PASS|O
 
 def run_quick(script: str) -> str:
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{script} --quick failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
