@@ -340,17 +340,10 @@ def split(dataset: Dataset, val_fraction: float, seed: int = 0) -> tuple[Dataset
                            field="training.val_fraction")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise DatasetError(f"seed must be a whole number >= 0, not {seed!r}", "use e.g. 0", field="training.seed")
-    n = dataset.n_samples
-    n_val = 0 if val_fraction == 0 or n < 2 else min(n - 1, max(1, round(n * float(val_fraction))))
-    rng = np.random.default_rng(int(seed))
-    if n_val == 0:
-        val_idx = np.zeros(0, dtype=np.int64)
-    else:
-        labels = _stratify_labels(dataset)
-        val_idx = _stratified_pick(labels, n_val, rng) if labels is not None else rng.permutation(n)[:n_val]
-    mask = np.zeros(n, dtype=bool)
-    mask[val_idx] = True
-    return dataset.subset(np.flatnonzero(~mask)), dataset.subset(np.flatnonzero(mask))
+    from graph_engine.training.recipe import split_indices  # the one split, shared with the exported train.py
+
+    train_idx, val_idx = split_indices(dataset.n_samples, _stratify_labels(dataset), val_fraction, int(seed))
+    return dataset.subset(train_idx), dataset.subset(val_idx)
 
 
 def _stratify_labels(dataset: Dataset) -> np.ndarray | None:
@@ -363,23 +356,6 @@ def _stratify_labels(dataset: Dataset) -> np.ndarray | None:
     if np.any(counts[counts > 0] < 2):
         return None
     return labels
-
-
-def _stratified_pick(labels: np.ndarray, n_val: int, rng: np.random.Generator) -> np.ndarray:
-    classes, counts = np.unique(labels, return_counts=True)
-    n = len(labels)
-    quota = counts * (n_val / n)
-    take = np.floor(quota).astype(np.int64)
-    # Largest remainders get the leftover places; ties go to the smaller class index (deterministic).
-    order = sorted(range(len(classes)), key=lambda k: (-(quota[k] - take[k]), k))
-    for k in order[: n_val - int(take.sum())]:
-        take[k] += 1
-    take = np.minimum(take, counts - 1)  # every class keeps at least one training sample
-    picked = []
-    for k, cls in enumerate(classes):
-        members = np.flatnonzero(labels == cls)
-        picked.append(rng.permutation(members)[: take[k]])
-    return np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
 
 
 # ---- augmentation ------------------------------------------------------------------------------------------
@@ -442,23 +418,12 @@ def augment(batch: Any, config: Mapping[str, Any] | None, rng: Any,
     if not torch.is_floating_point(x):
         raise DatasetError("augmentation works on float images, not on integer data such as token ids",
                            "remove the augment settings for this dataset", field="training.augment")
+    from graph_engine.training.recipe import augment as augment_batch  # shared with the exported train.py
+
     gen = _torch_generator(rng, x.device)
-    dev = gen.device  # random numbers are drawn where the generator lives, then moved (small, except noise)
-    original_shape = x.shape
     if cfg["shift"] or cfg["flip"]:
         x = _as_images(x, image_shape)
-    n = x.shape[0]
-    if cfg["shift"] and n:
-        s = int(cfg["shift"])
-        offsets = torch.randint(-s, s + 1, (2, n), generator=gen, device=dev).to(x.device)
-        x = _shift(x, offsets[0], offsets[1], s)
-    if cfg["flip"] and n:
-        flip = (torch.rand(n, generator=gen, device=dev) < 0.5).to(x.device)
-        x = torch.where(flip.view(-1, *([1] * (x.dim() - 1))), x.flip(-1), x)
-    if cfg["noise"]:
-        noise = torch.randn(x.shape, generator=gen, device=dev, dtype=x.dtype).to(x.device)
-        x = x + noise * cfg["noise"]
-    x = x.reshape(original_shape)
+    x = augment_batch(x, gen, int(cfg["shift"]), cfg["flip"], cfg["noise"]).reshape(batch.shape)
     if as_numpy:
         return x.numpy().astype(batch.dtype, copy=False)
     return x
@@ -491,25 +456,6 @@ def _as_images(x: Any, image_shape: Sequence[int] | None) -> Any:
                            f"{list(shape)}", "", field="training.augment")
     raise DatasetError(f"shift and flip need image batches [N, C, H, W], not {list(x.shape)}",
                        "use them with image datasets only (noise works on any data)", field="training.augment")
-
-
-def _shift(x: Any, dx: Any, dy: Any, s: int) -> Any:
-    """Translate each image of x [..., H, W] (first dim = batch) by its own (dx, dy), zero fill."""
-    import torch
-
-    n = x.shape[0]
-    h, w = x.shape[-2], x.shape[-1]
-    lead = x.shape[1:-2]
-    flat = x.reshape(n, -1, h, w)
-    padded = torch.nn.functional.pad(flat, (s, s, s, s))
-    rows = torch.arange(h, device=x.device).view(1, h) - dy.view(n, 1) + s  # [N, H]
-    cols = torch.arange(w, device=x.device).view(1, w) - dx.view(n, 1) + s  # [N, W]
-    c = flat.shape[1]
-    rows_idx = rows.view(n, 1, h, 1).expand(n, c, h, w + 2 * s)
-    picked_rows = torch.gather(padded, 2, rows_idx)  # [N, C, H, W + 2s]
-    cols_idx = cols.view(n, 1, 1, w).expand(n, c, h, w)
-    out = torch.gather(picked_rows, 3, cols_idx)
-    return out.reshape(n, *lead, h, w)
 
 
 __all__ = [

@@ -7,14 +7,12 @@ not embed the model: it loads the exported model code from a file next to it (`M
 same file, and the weights it saves load into that class with `strict=True`.
 
 What it reproduces. The settings come from `TrainingConfig.from_project(project)` (the same parsing and
-defaults as `layerloom train`), written into the script as literals: dataset and its params (defaults filled,
-relative paths resolved against the project's folder), task, loss, optimizer, schedule, epochs, batch size,
-validation fraction, seed, device, gradient clipping, early stopping, augmentation and mixed precision. The
-built-in and synthetic datasets are re-implemented in a few lines that follow `graph_engine.data` exactly
-(same generators, seeds and scaling); the split, shuffling, the skipped one-sample last batch, the losses,
-metrics and schedules follow `graph_engine.training.loop`, so `python train.py` on CPU reports the same
-numbers as the app's trainer for the same seed. User files (csv, npz, image folder) get a compact loader for
-the same path (override with `--data`) that follows LayerLoom's rules without its detailed error messages.
+defaults as `layerloom train`), written into the script as literals. The code is copied, not rewritten: the
+training primitives from graph_engine.training.recipe (the functions the Trainer runs), the loop and command
+line from train_script_main.py, the dataset's loader from train_script_data.py; only the functions the project
+uses are copied, and its settings fold the loop's optional branches away (source_copy.py). So `python
+train.py` on CPU reports the same numbers as the app's trainer for the same seed (tested). User files (csv,
+npz, image folder) get a compact loader for the same path (override with `--data`).
 
 Distributed. Under `torchrun --nproc_per_node N` (WORLD_SIZE > 1) the script initialises a process group
 (gloo on CPU, nccl on CUDA), wraps the model in DistributedDataParallel, shards the training set with a
@@ -24,16 +22,13 @@ with all_reduce, and only rank 0 prints and saves. `--batch-size` is per process
 
 from __future__ import annotations
 
+import inspect
 import os
-import re
-from inspect import getsource
 from pathlib import Path
 from typing import Any
 
-from graph_engine.data.image_folder import decode_image
-from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
-from graph_engine.export.train_script_parts import BODY, DATA_ARGUMENT, HEADER, LOADERS, SETTINGS, STANDARDISE
+from graph_engine.export.source_copy import collect, fold, function_source, names_used
 from graph_engine.project import Project, class_name_for
 from graph_engine.project_io import atomic_write_text
 from graph_engine.validation import CheckResult, check
@@ -93,49 +88,115 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     elif name == "image_folder":
         image_shape = (1 if params["color"] == "grayscale" else 3, params["size"], params["size"])
     user_file = name in USER_FILE_DATASETS
+    extra = (["scikit-learn"] if name in SKLEARN_DATASETS else []) + (["Pillow"] if name == "image_folder" else [])
+    out_shape = tuple(int(d) for d in result.nodes[outputs[0]].inputs[0].shape)
+    settings, flags = _settings_and_flags(config, task, loss, dataset, in_type, out_shape, image_shape, model_file,
+                                          user_file)
+    pool = _function_pool(config, name, flags)
+    functions = [pool[n] for n in collect(["main"], pool)]
+    used = set().union(*(names_used(f) for f in functions)) | {"Path"}  # HERE needs Path
+    constants = [f"{key} = {_literal(value)}{_COMMENTS.get(key, '')}" for key, value in settings.items() if key in used]
+    stdlib = "\n".join(line for line, bound in _STDLIB if bound in used)
+    third_party = "\n".join(line for line, bound in _THIRD_PARTY if bound in used)
+    doc = _docstring(project, model_file, script_name, extra, user_file)
+    head = f"{doc}\n{stdlib}\n\n{third_party}\n\nHERE = Path(__file__).resolve().parent\n" + "\n".join(constants)
+    body = "\n\n\n".join(f.strip("\n") for f in functions)
+    return f'{head}\n\n\n{body}\n\n\nif __name__ == "__main__":\n    main()\n'
 
-    extra = []
-    if name in SKLEARN_DATASETS:
-        extra.append("scikit-learn")
-    if name == "image_folder":
-        extra.append("Pillow")
-    header = _fill(HEADER, {
-        "CLASS": class_name_for(project.name),
-        "NAME": _doc_text(project.name),
-        "EXTRA_PACKAGES": "".join(f", {p}" for p in extra),
-        "MODEL_FILE": _doc_text(model_file),
-        "MODEL_FILE_REPR": repr(model_file),
-        "SCRIPT": _doc_text(script_name),
-        "DATA_FLAG_DOC": ", --data PATH (the data file or folder)" if user_file else "",
-    })
-    settings = _fill(SETTINGS, {
-        "DATASET": _literal(dataset),
-        "TASK": repr(task),
-        "LOSS": repr(loss),
-        "OPTIMIZER": _literal(config.optimizer.to_dict()),
-        "SCHEDULE": _literal(config.schedule.to_dict()),
-        "EPOCHS": repr(config.epochs),
-        "BATCH_SIZE": repr(config.batch_size),
-        "VAL_FRACTION": repr(float(config.val_fraction)),
-        "SEED": repr(config.seed),
-        "DEVICE": repr(config.device),
-        "GRAD_CLIP": repr(config.grad_clip),
-        "EARLY_STOPPING": _literal(None if config.early_stopping is None else config.early_stopping.to_dict()),
-        "AUGMENT": _literal(dict(config.augment) if config.augment_active else None),
-        "MIXED_PRECISION": repr(bool(config.mixed_precision)),
-        "INPUT_SHAPE": _literal(tuple(int(d) for d in in_type.shape)),
-        "OUTPUT_SHAPE": _literal(tuple(int(d) for d in result.nodes[outputs[0]].inputs[0].shape)),
-        "IMAGE_SHAPE": _literal(image_shape),
-    })
-    # The output rule is copied from the module the trainer imports (graph_engine/data/output_fit.py).
-    loader = (STANDARDISE if name in STANDARDISED else "") + LOADERS[name] + "\n\n" + getsource(output_mismatch)
-    if name == "image_folder":  # the app's decoder (16-bit images, decompression bombs), copied by source
-        loader += "\n\n" + getsource(decode_image)
-    body = _fill(BODY, {
-        "DATA_ARGUMENT": DATA_ARGUMENT if user_file else "",
-        "DATA_PATH_ARG": "args.data" if user_file else "None",
-    })
-    return header + settings + loader + body
+
+_STDLIB = (("import argparse", "argparse"), ("import contextlib", "contextlib"), ("import gc", "gc"),
+           ("import importlib.util", "importlib"), ("import json", "json"), ("import math", "math"),
+           ("import os", "os"), ("import random", "random"), ("import sys", "sys"), ("import time", "time"),
+           ("from pathlib import Path", "Path"))
+_THIRD_PARTY = (("import numpy as np", "np"), ("import torch", "torch"), ("import torch.nn.functional as F", "F"))
+
+_COMMENTS = {
+    "MODEL_FILE": "  # relative to this file",
+    "LOSS": "  # in torch.nn.functional",
+    "BATCH_SIZE": "  # per process",
+    "INPUT_SHAPE": "  # one sample, batch excluded",
+    "OUTPUT_SHAPE": "  # the network's output for one sample",
+    "IMAGE_SHAPE": "  # how augmentation views a sample",
+    "GRAD_CLIP": "  # largest gradient norm (None: no clipping)",
+}
+
+_LOSS_FUNCTIONS = {"CrossEntropyLoss": "cross_entropy", "MSELoss": "mse_loss", "L1Loss": "l1_loss",
+                   "HuberLoss": "huber_loss"}
+
+
+def _settings_and_flags(config: Any, task: str | None, loss: str | None, dataset: dict[str, Any], in_type: Any,
+                        out_shape: tuple, image_shape: tuple | None, model_file: str,
+                        user_file: bool) -> tuple[dict[str, Any], dict[str, bool | str]]:
+    """The script's constants (only the referenced ones are written) and the flags that fold its branches."""
+    from graph_engine.training.loop import recipe_optimizer, recipe_schedule
+
+    schedule = recipe_schedule(config)
+    settings: dict[str, Any] = {
+        "MODEL_FILE": model_file, "DATASET": dataset, "TASK": task,
+        "LOSS": _LOSS_FUNCTIONS[loss] if loss else None,
+        "OPTIMIZER": recipe_optimizer(config)[1], "SCHEDULE": schedule[1] if schedule else None,
+        "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size, "VAL_FRACTION": float(config.val_fraction),
+        "SEED": config.seed, "DEVICE": config.device, "GRAD_CLIP": config.grad_clip,
+        "EARLY_STOPPING": None if config.early_stopping is None else config.early_stopping.to_dict(),
+        "AUGMENT": dict(config.augment) if config.augment_active else None,
+        "INPUT_SHAPE": tuple(int(d) for d in in_type.shape), "OUTPUT_SHAPE": out_shape, "IMAGE_SHAPE": image_shape,
+        "EVAL_CHUNK": 1024,
+    }
+    if settings["AUGMENT"] is not None:
+        settings["AUGMENT"]["shift"] = int(settings["AUGMENT"]["shift"])
+    flags: dict[str, bool | str] = {
+        "USER_FILE": user_file, "TASK_KNOWN": task is not None,
+        "CLASSIFICATION": task == "classification" if task is not None else 'task == "classification"',
+        "AUTOENCODER": task == "autoencoder", "AUGMENTED": config.augment_active,
+        "CLIPPED": bool(config.grad_clip), "MIXED_PRECISION": bool(config.mixed_precision),
+        "SCHEDULED": schedule is not None, "PER_BATCH_SCHEDULE": config.schedule.per_batch,
+        "PLATEAU_SCHEDULE": config.schedule.name == "plateau", "EARLY_STOPPED": config.early_stopping is not None,
+    }
+    return settings, flags
+
+
+def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str]) -> dict[str, str]:
+    """name -> folded source of every function the script may copy, in the order the script lists them."""
+    from graph_engine.data.image_folder import decode_image
+    from graph_engine.data.output_fit import output_mismatch
+    from graph_engine.export import train_script_data as data_code
+    from graph_engine.export import train_script_main as main_code
+    from graph_engine.training import recipe
+    from graph_engine.training.loop import recipe_optimizer, recipe_schedule
+
+    pool: dict[str, str] = {"load_data": function_source(getattr(data_code, f"load_{dataset_name}"), "load_data")}
+    for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows"):
+        pool[helper] = function_source(getattr(data_code, helper))
+    skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
+    for name, fn in vars(recipe).items():
+        if inspect.isfunction(fn) and fn.__module__ == recipe.__name__ and fn not in skip:
+            pool[name] = function_source(fn)
+    pool["make_optimizer"] = function_source(recipe_optimizer(config)[0], "make_optimizer")
+    schedule = recipe_schedule(config)
+    if schedule is not None:
+        pool["make_scheduler"] = function_source(schedule[0], "make_scheduler")
+    # The output rule is the trainer's own (graph_engine/data/output_fit.py).
+    pool["output_mismatch"] = function_source(output_mismatch)
+    pool["decode_image"] = function_source(decode_image)  # the app's image decoder (16-bit images, bombs)
+    for name in ("load_model_module", "prepare_data", "parse_args", "to_device", "main"):
+        pool[name] = fold(function_source(getattr(main_code, name)), flags)
+    return pool
+
+
+def _docstring(project: Project, model_file: str, script_name: str, extra: list[str], user_file: bool) -> str:
+    """The script's docstring: what it trains, what it needs, how to run it."""
+    packages = "".join(f", {p}" for p in extra)
+    data_flag = " --data PATH" if user_file else ""
+    return f'''"""Train {class_name_for(project.name)} ("{_doc_text(project.name)}") as LayerLoom trained it, without LayerLoom.
+
+Needs torch, numpy{packages} and safetensors; the model comes from {_doc_text(model_file)} (LayerLoom's exported code).
+
+    python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N{data_flag}]
+    torchrun --standalone --nproc_per_node 2 {_doc_text(script_name)}   (DistributedDataParallel; --batch-size is per process)
+
+Writes DIR/model.safetensors (load with create_model().load_state_dict(..., strict=True)) and DIR/metrics.json.
+"""
+'''
 
 
 def dataset_problem(project: Project, *, base_dir: str | os.PathLike | None = None,
@@ -167,11 +228,6 @@ def dataset_problem(project: Project, *, base_dir: str | os.PathLike | None = No
     except DatasetError as exc:
         return str(exc)
     return None
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    """Replace every @@KEY@@ in one pass (inserted text is never scanned again)."""
-    return re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], template)
 
 
 def _literal(value: Any) -> str:

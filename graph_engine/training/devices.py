@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from graph_engine.training.config import TrainingConfigError
+from graph_engine.training.recipe import auto_device
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,7 @@ def describe_devices() -> list[DeviceInfo]:
 def resolve_device(name: str) -> torch.device:
     """`auto` -> cuda, then mps, then cpu; a named device that does not exist is a TrainingConfigError."""
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        if mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return auto_device()
     if name == "cpu":
         return torch.device("cpu")
     exists = ", ".join(d.device for d in describe_devices())

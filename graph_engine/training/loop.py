@@ -34,7 +34,6 @@ import contextlib
 import linecache
 import math
 import os
-import random
 import re
 import threading
 import time
@@ -48,13 +47,13 @@ import torch
 
 from graph_engine.codegen import compile_project
 from graph_engine.data import DatasetError, autoencoder_targets, load_dataset, split
-from graph_engine.data import augment as augment_batch
 from graph_engine.data.image_folder import is_lazy
 from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import load_project, save_project
 from graph_engine.training import checkpoints as ck
+from graph_engine.training import recipe
 from graph_engine.training.config import TrainingConfig, TrainingConfigError, check_task_and_loss
 from graph_engine.training.devices import device_name, resolve_device, sensible_threads
 from graph_engine.training.events import (
@@ -76,6 +75,7 @@ from graph_engine.training.metrics import (
     total_sum_of_squares,
 )
 from graph_engine.training.probes import ProbeRunner, find_first_nonfinite, nonfinite_parameters
+from graph_engine.training.recipe import seed_everything
 from graph_engine.validation import check
 
 PROBE_BATCH = 64
@@ -95,12 +95,6 @@ class _NonFiniteLoss(Exception):
 
 class _ListenerError(Exception):
     """A listener raised: re-raised as itself by run(), never reported as a failed run."""
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _listeners(listener: Any, callbacks: Iterable[Callable[[Any], None]]) -> list[Callable[[Any], None]]:
@@ -300,13 +294,20 @@ class Trainer:
         self._init_norms = _weight_norms(model, self.node_ops)
         self.val_sst = total_sum_of_squares(self.y_val) if task != "classification" else None
         self.loss_fn = make_loss(self.loss_name)
+        if task != "classification" and tuple(self.y_train.shape[1:]) != self.out_shape:
+            self.loss_fn = recipe.reshaped_loss(self.loss_fn)
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise TrainingConfigError("the network has no trainable parameters", "training",
                                       "add a layer with weights, such as Linear or Conv2d")
-        self.optimizer = _make_optimizer(cfg, self.params)
-        self.steps_per_epoch = _steps_per_epoch(len(train_set), cfg.batch_size)
-        self.scheduler = _make_scheduler(cfg, self.optimizer, self.steps_per_epoch)
+        make_optimizer, settings = recipe_optimizer(cfg)
+        self.optimizer = make_optimizer(self.params, **settings)
+        self.steps_per_epoch = recipe.steps_per_epoch(len(train_set), cfg.batch_size)
+        schedule = recipe_schedule(cfg)
+        self.scheduler = None
+        if schedule is not None:
+            make_scheduler, settings = schedule
+            self.scheduler = make_scheduler(self.optimizer, cfg.epochs, self.steps_per_epoch, **settings)
         self.use_amp = device.type == "cuda" and cfg.mixed_precision
         self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
         self._shuffle_gen = torch.Generator(device="cpu")
@@ -437,14 +438,14 @@ class Trainer:
         stop, unpaused = self._stop, self._unpaused
         listeners = self.listeners
         classification = self.task == "classification"
-        reshape = not classification and tuple(Y.shape[1:]) != self.out_shape
         clip = cfg.grad_clip
         scaler = self.scaler
         sched = self.scheduler if cfg.schedule.per_batch else None
         autocast = self._autocast if self.use_amp else contextlib.nullcontext
         aug = cfg.augment if cfg.augment_active else None
+        image_shape = self.dataset.image_shape
         probe, probe_every = self._probe, cfg.probe_every
-        end = n - 1 if n > 1 and n % bs == 1 else n  # skip a final batch of one sample
+        end = recipe.batch_end(n, bs)
 
         self._paused_s = 0.0
         t0 = time.perf_counter()
@@ -467,12 +468,10 @@ class Trainer:
             xb = X[idx]
             yb = Y[idx]
             if aug is not None:
-                xb = augment_batch(xb, aug, self._aug_gen, self.dataset.image_shape)
+                xb = recipe.augment(xb, self._aug_gen, aug["shift"], aug["flip"], aug["noise"], image_shape)
             opt.zero_grad(set_to_none=True)
             with autocast():
                 out = model(xb)
-                if reshape:
-                    out = out.reshape(yb.shape)
                 loss = loss_fn(out, yb)
             value = loss.item()
             if not value <= self._diverge_at:  # NaN, Inf, or exploded
@@ -480,20 +479,13 @@ class Trainer:
                     self._set_first_loss(value)
                 else:
                     raise _NonFiniteLoss(xb, value)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    torch.nn.utils.clip_grad_norm_(self.params, clip)
-                lr = opt.param_groups[0]["lr"]
-                opt.step()
+            lr = opt.param_groups[0]["lr"]
+            if scaler is not None:
+                recipe.scaled_optimizer_step(loss, opt, scaler, self.params, clip)
+            elif clip:
+                recipe.clipped_optimizer_step(loss, opt, self.params, clip)
             else:
-                scaler.scale(loss).backward()
-                if clip:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(self.params, clip)
-                lr = opt.param_groups[0]["lr"]
-                scaler.step(opt)
-                scaler.update()
+                recipe.optimizer_step(loss, opt)
             if sched is not None:
                 sched.step()
             b = len(idx)
@@ -768,37 +760,23 @@ def _weight_norms(model: torch.nn.Module, node_ops: dict[str, str]) -> dict[str,
     return out
 
 
-def _steps_per_epoch(n: int, bs: int) -> int:
-    end = n - 1 if n > 1 and n % bs == 1 else n
-    return max(1, math.ceil(end / bs))
+def recipe_optimizer(cfg: TrainingConfig) -> tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]:
+    """The recipe function that builds the configured optimiser, and its keyword arguments after the params."""
+    settings = cfg.optimizer.to_dict()
+    return recipe.OPTIMIZERS[settings.pop("name")], settings
 
 
-def _make_optimizer(cfg: TrainingConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    o = cfg.optimizer
-    if o.name == "SGD":
-        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
-                               weight_decay=o.weight_decay)
-    if o.name == "Adam":
-        return torch.optim.Adam(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
-    if o.name == "AdamW":
-        return torch.optim.AdamW(params, lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
-    return torch.optim.RMSprop(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-
-
-def _make_scheduler(cfg: TrainingConfig, opt: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
-    s = cfg.schedule
-    sched = torch.optim.lr_scheduler
-    if s.name == "step":
-        return sched.StepLR(opt, step_size=s.step_size, gamma=s.gamma)
-    if s.name == "cosine":
-        return sched.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=s.min_lr)
-    if s.name == "plateau":
-        return sched.ReduceLROnPlateau(opt, mode="min", factor=s.factor, patience=s.patience, min_lr=s.min_lr)
-    if s.name == "onecycle":
-        cycle = cfg.optimizer.name in ("Adam", "AdamW") or cfg.optimizer.momentum > 0
-        return sched.OneCycleLR(opt, max_lr=s.max_lr or cfg.optimizer.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                pct_start=s.pct_start, cycle_momentum=cycle)
-    return None
+def recipe_schedule(cfg: TrainingConfig) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+    """The recipe function that builds the configured schedule and its settings (after optimizer, epochs and
+    steps per epoch); None without a schedule."""
+    settings = cfg.schedule.to_dict()
+    name = settings.pop("name")
+    if name == "none":
+        return None
+    if name == "onecycle":
+        settings["max_lr"] = settings["max_lr"] or cfg.optimizer.lr
+        settings["cycle_momentum"] = cfg.optimizer.name in ("Adam", "AdamW") or cfg.optimizer.momentum > 0
+    return recipe.SCHEDULES[name], settings
 
 
 def _on_device(X: Any, device: torch.device) -> Any:

@@ -105,11 +105,11 @@ def test_the_settings_come_from_the_training_config():
                             schedule={"name": "step", "step_size": 3, "gamma": 0.5}, epochs=7, batch_size=16,
                             val_fraction=0.25, seed=11, grad_clip=1.0, early_stopping={"patience": 2})
     ns = script_namespace(project)
-    assert ns["OPTIMIZER"] == {"name": "SGD", "lr": 0.05, "weight_decay": 0.0001, "momentum": 0.9, "nesterov": False}
-    assert ns["SCHEDULE"] == {"name": "step", "step_size": 3, "gamma": 0.5}
+    assert ns["OPTIMIZER"] == {"lr": 0.05, "weight_decay": 0.0001, "momentum": 0.9, "nesterov": False}
+    assert ns["SCHEDULE"] == {"step_size": 3, "gamma": 0.5}
     assert (ns["EPOCHS"], ns["BATCH_SIZE"], ns["VAL_FRACTION"], ns["SEED"]) == (7, 16, 0.25, 11)
     assert ns["GRAD_CLIP"] == 1.0 and ns["EARLY_STOPPING"] == {"patience": 2, "min_delta": 0.0}
-    assert ns["TASK"] == "classification" and ns["LOSS"] == "CrossEntropyLoss"
+    assert "TASK" not in ns and ns["LOSS"] == "cross_entropy"  # the task is the dataset's: no setting needed
     assert ns["INPUT_SHAPE"] == (64,) and ns["DATASET"] == {"name": "digits"}
 
 
@@ -161,7 +161,7 @@ def test_the_script_loads_and_splits_exactly_the_apps_data(dataset, shape, dtype
     assert got_task == (task or ds.task)
     assert X.dtype == ds.X.dtype and np.array_equal(X, ds.X)
     assert Y.dtype == ds.y.dtype and np.array_equal(Y, ds.y)
-    train_idx, val_idx = ns["split"](len(X), labels, 0.25, 4)
+    train_idx, val_idx = ns["split_indices"](len(X), labels, 0.25, 4)
     train, val = split(ds, 0.25, 4)
     assert np.array_equal(X[train_idx], train.X) and np.array_equal(X[val_idx], val.X)
     assert np.array_equal(Y[val_idx], val.y)
@@ -172,7 +172,7 @@ def test_the_script_augments_like_the_app():
     ns = script_namespace(project_with([64], training))
     x = torch.from_numpy(load_dataset({"name": "digits"}, [64]).X[:32])
     gen_a, gen_b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    ours = ns["augment"](x, gen_a)
+    ours = ns["augment"](x, gen_a, image_shape=ns["IMAGE_SHAPE"], **ns["AUGMENT"])
     app = augment(x, training["augment"], gen_b, (1, 8, 8))
     assert ours.shape == x.shape and torch.equal(ours, app)
 
