@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.catalog.spec import REQUIRED, Param, ParamKind
-from graph_engine.data import builtin, synthetic, user_files
+from graph_engine.data import builtin, procedural_images, synthetic, user_files
 from graph_engine.data.base import KINDS, Dataset, DatasetError, reshape_to
 
 DEFAULT_DATASET = "digits"  # a project without training.dataset trains on this
@@ -82,6 +82,15 @@ _TASK = Param("task", ParamKind.CHOICE, "auto", "auto: decided by the target's v
 _FILE_HINT = "relative paths start at the project file's folder"
 
 
+_PROCEDURAL = (
+    _n(6000, "number of images"),
+    Param("color", ParamKind.CHOICE, "grayscale", "grayscale: [1, 28, 28] like MNIST; rgb: [3, 32, 32] like CIFAR",
+          choices=tuple(procedural_images.SIZES)),
+    _noise(0.1, 1.0),
+    SEED,
+)
+
+
 def _path(doc: str) -> Param:
     return Param("path", DataParamKind.PATH, REQUIRED, f"{doc} ({_FILE_HINT})")  # type: ignore[arg-type]
 
@@ -126,6 +135,14 @@ _INFOS = (
                        max=100_000),
                  Param("rule", ParamKind.CHOICE, "order", "what decides the label", choices=("order", "majority")),
                  SEED), synthetic.make_tokens, "synthetic"),
+    DatasetInfo("stroke_digits", "Stroke digits (28x28)", "Digits 0-9 drawn in code as pen strokes, varied in "
+                "position, size, rotation, stroke width and noise: MNIST's size with no download. grayscale: "
+                "[1, 28, 28]; rgb: [3, 32, 32].", "image", "classification", _PROCEDURAL,
+                procedural_images.make_stroke_digits, "synthetic"),
+    DatasetInfo("shapes", "Shapes (28x28)", "Outline circles, squares, triangles, pluses, lines and stars drawn in "
+                "code in any rotation, size and position, with noise. grayscale: [1, 28, 28]; rgb: coloured on a "
+                "coloured background, [3, 32, 32].", "image", "classification", _PROCEDURAL,
+                procedural_images.make_shapes, "synthetic"),
     DatasetInfo("csv", "CSV file", "A table with a header row; pick the target column. Numeric features are "
                 "standardised; a text or small whole-number target is classification, else regression.",
                 "table", "auto",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.errors import InvalidGraphError, ProjectError
+from graph_engine.export import train_script_data
 from graph_engine.export.source_copy import collect, fold, function_source, names_used
 from graph_engine.project import Project, class_name_for
 from graph_engine.project_io import atomic_write_text
@@ -74,6 +75,10 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     in_type = result.nodes[inputs[0]].outputs[0]
     name = config.dataset["name"]
     info = dataset_info(name)
+    if not callable(getattr(train_script_data, f"load_{name}", None)):
+        raise ProjectError(f"the exported train.py cannot make the {info.title!r} dataset yet", field="training.dataset",
+                           hint="train it in LayerLoom (`layerloom train`), or export with a dataset the script "
+                                "knows, such as digits or an image folder")
     params = resolve_dataset_params(info, config.dataset, base_dir)
     dataset: dict[str, Any] = {"name": name}
     for key, value in params.items():
