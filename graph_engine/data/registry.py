@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.catalog.spec import REQUIRED, Param, ParamKind
-from graph_engine.data import builtin, procedural_images, synthetic, user_files
+from graph_engine.data import builtin, idx_cifar, procedural_images, synthetic, user_files
 from graph_engine.data.base import KINDS, Dataset, DatasetError, reshape_to
 
 DEFAULT_DATASET = "digits"  # a project without training.dataset trains on this
@@ -160,6 +160,19 @@ _INFOS = (
                        choices=("auto", *KINDS)),
                  Param("standardize", ParamKind.BOOL, False, "rescale every feature to mean 0, std 1")),
                 user_files.load_npz, "user file"),
+    DatasetInfo("idx", "MNIST IDX files", "MNIST or Fashion-MNIST as distributed: an images file and a labels "
+                "file in IDX format, plain or .gz. Images are [1, 28, 28], scaled to 0..1.", "image",
+                "classification",
+                (_path("the images file, e.g. train-images-idx3-ubyte.gz"),
+                 Param("labels", DataParamKind.PATH, REQUIRED,  # type: ignore[arg-type]
+                       f"the labels file, e.g. train-labels-idx1-ubyte.gz ({_FILE_HINT})"),
+                 Param("classes", ParamKind.CHOICE, "digits", "class names: digits (MNIST) or fashion "
+                       "(Fashion-MNIST)", choices=("digits", "fashion"))),
+                idx_cifar.load_idx, "user file"),
+    DatasetInfo("cifar10", "CIFAR-10 binary batches", "CIFAR-10's binary version: one data_batch_N.bin or the "
+                "folder that holds them. Images are [3, 32, 32], scaled to 0..1. The python (pickle) version is "
+                "never read.", "image", "classification",
+                (_path("a CIFAR-10 .bin batch or the folder of batches"),), idx_cifar.load_cifar10, "user file"),
     DatasetInfo("image_folder", "Image folder", "A folder with one sub-folder of images per class; images are "
                 "resized to size x size and scaled to 0..1.", "image", "classification",
                 (_path("the folder that holds one sub-folder per class"),
