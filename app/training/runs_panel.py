@@ -107,6 +107,10 @@ class RunsPanel(QWidget):
         self.compare_button.clicked.connect(self.compare)
         self.compare_button.setEnabled(False)
         row.addWidget(self.compare_button)
+        self.resume_button = QPushButton("Resume", self)
+        self.resume_button.setToolTip("Continue the selected stopped run from its last checkpoint")
+        self.resume_button.clicked.connect(self.resume_selected)
+        row.addWidget(self.resume_button)
         self.open_button = QPushButton("Open Project", self)
         self.open_button.setToolTip("Open the network and settings the selected run trained, as a new project")
         self.open_button.clicked.connect(self.open_selected_project)
@@ -196,6 +200,13 @@ class RunsPanel(QWidget):
             self._update(run)  # an empty name is refused: the old one comes back
             return
         self._sync_overlay()
+
+    def resume_selected(self) -> None:
+        for item in self.tree.selectedItems()[:1]:
+            key = next((k for k, v in self._items.items() if v is item), None)
+            run = self._runs.get(key)
+            if run is not None:
+                self.session.resume_run(run)
 
     def open_selected_project(self) -> None:
         for item in self.tree.selectedItems()[:1]:

@@ -327,8 +327,16 @@ class TrainingSession(QObject):
         base_dir = document.path.parent if document.path is not None else None
         meta.folder = self._new_run_folder(run.name, snapshot)
         worker = TrainingWorker(snapshot, base_dir=base_dir, num_threads=self.num_threads, run_dir=meta.folder)
+        self._launch(meta, worker, document)
+        self.run_added.emit(run)
+        self.run_changed.emit(run)
+        meta.thread.start()
+        return run
+
+    def _launch(self, meta: RunMeta, worker: TrainingWorker, document: Document) -> None:
+        """The worker in its own thread, its signals through a relay in this thread; the document read-only."""
         thread = QThread()
-        thread.setObjectName(f"layerloom-training-{self._counter}")
+        thread.setObjectName(f"layerloom-training-{meta.number}")
         worker.moveToThread(thread)
         meta.worker, meta.thread = worker, thread
         relay = _RunRelay(self, meta)
@@ -347,8 +355,29 @@ class TrainingSession(QObject):
         meta.document = document
         document.set_read_only(True)
         self._set_state("starting")
-        self.run_added.emit(run)
+
+    def resume_run(self, run: RunData) -> RunData | None:
+        """Continue a stopped run from its last checkpoint (Trainer.from_checkpoint on its folder): the same
+        run, its optimiser, schedule and random state carried on. None when it cannot be resumed."""
+        from graph_engine.training.runs import RESUME_FILE
+
+        meta = self.meta(run)
+        if (self.running or self.document is None or meta is None or meta.folder is None
+                or run.status != "stopped" or not (meta.folder / RESUME_FILE).exists()):
+            return None
+        from app.training.worker import TrainingWorker
+
+        meta.end = None
+        self._current = meta
+        epochs = run.config.get("epochs")
+        self._progress = Progress(epochs=epochs if isinstance(epochs, int) else 0)
+        self._t_start = time.perf_counter()
+        self._paused_total, self._paused_at, self._first_step_t, self._first_step = 0.0, None, None, 0
+        self._set_warning("")
+        worker = TrainingWorker(meta.snapshot, num_threads=self.num_threads, run_dir=meta.folder, resume=True)
+        self._launch(meta, worker, self.document)
         self.run_changed.emit(run)
+        thread = meta.thread
         thread.start()
         return run
 

@@ -73,9 +73,10 @@ class TrainingWorker(QObject):
 
     def __init__(self, project: Project, *, base_dir: str | Path | None = None, num_threads: int | None = None,
                  step_interval: float = STEP_INTERVAL_S, probe_interval: float = PROBE_INTERVAL_S,
-                 run_dir: str | Path | None = None, parent: QObject | None = None):
+                 run_dir: str | Path | None = None, resume: bool = False, parent: QObject | None = None):
         super().__init__(parent)
         self.run_dir = run_dir  # the trainer writes metrics, weights and checkpoints there
+        self.resuming = resume  # continue the run saved in run_dir (Trainer.from_checkpoint)
         self.project = project  # a snapshot: the document may change while this runs
         self.base_dir = base_dir
         self.num_threads = num_threads
@@ -146,8 +147,12 @@ class TrainingWorker(QObject):
         from graph_engine.training.loop import Trainer  # imports torch: here, never on the GUI thread
 
         try:
-            trainer = Trainer(self.project, listener=self._listen, base_dir=self.base_dir,
-                              num_threads=self.num_threads, run_dir=self.run_dir)
+            if self.resuming:
+                trainer = Trainer.from_checkpoint(self.run_dir, self._listen, project=self.project,
+                                                  num_threads=self.num_threads)
+            else:
+                trainer = Trainer(self.project, listener=self._listen, base_dir=self.base_dir,
+                                  num_threads=self.num_threads, run_dir=self.run_dir)
         except ProjectError as exc:  # a bad training setting: the config is parsed in the constructor
             event = FailedEvent(str(exc), getattr(exc, "node_id", None), "config", getattr(exc, "hint", "") or "",
                                 error=exc)

@@ -83,3 +83,43 @@ def test_a_run_is_listed_again_in_a_second_window(qtbot, tmp_path):
         assert second.document.graph.node(linear.id).params["out_features"] == width * 2
     finally:
         assert second.training_session.shutdown(60_000)
+
+
+def stop_after_an_epoch(qtbot, session, start) -> object:
+    """Start (or resume) and stop the run in the slot of its first epoch; the terminal event's run."""
+    def on_epoch(_run, _record) -> None:
+        session.epoch_ended.disconnect(on_epoch)
+        session.stop()
+
+    session.epoch_ended.connect(on_epoch)
+    with qtbot.waitSignal(session.run_ended, timeout=RUN_TIMEOUT) as ended:
+        start()
+    return ended.args[0]
+
+
+@pytest.mark.slow
+def test_a_stopped_run_resumes_from_its_checkpoint(qtbot, tmp_path):
+    path = tmp_path / "moons.layerloom.json"
+    project = load_template("moons_mlp")
+    project.training = {**(project.training or {}), "epochs": 5000}  # it never finishes: it is stopped
+    save_project(project, path)
+    window = new_window(qtbot)
+    try:
+        assert window.open_file(path)
+        window.show_training_panel()
+        session = window.training_session
+        run = stop_after_an_epoch(qtbot, session, window.training_panel.start)
+        assert run.status == "stopped" and run.records
+        done, last_step = len(run.records), int(run.records[-1]["step"])
+        [info] = list_runs(runs_folder(path, tmp_path / "state"))
+        assert info.status == "stopped" and info.resumable
+
+        window.ensure_dashboard()
+        window.runs_panel.tree.setCurrentItem(window.runs_panel.item_for(run))
+        again = stop_after_an_epoch(qtbot, session, lambda: qtbot.mouseClick(window.runs_panel.resume_button,
+                                                                             Qt.MouseButton.LeftButton))
+        assert again is run and run.status == "stopped" and session.runs == [run]
+        assert len(run.records) > done and [r["epoch"] for r in run.records] == list(range(1, len(run.records) + 1))
+        assert int(run.records[done]["step"]) > last_step  # it went on from the checkpoint, not from step 0
+    finally:
+        assert window.training_session.shutdown(60_000)
