@@ -21,6 +21,7 @@ class GraphBridge(QObject):
     node_moved = Signal(str, object)  # id, (x, y)
     changed = Signal()
     training_changed = Signal()  # the project's training section was replaced (Project.set_training)
+    definitions_changed = Signal()  # a block definition was added, removed or renamed (the palette's list)
 
     def __init__(self, graph: Graph, parent: QObject | None = None, project: Project | None = None):
         super().__init__(parent)
@@ -33,6 +34,9 @@ class GraphBridge(QObject):
         ]
         if project is not None:
             self._links.append((project.training_changed, self.training_changed.emit))
+            library = project.blocks
+            for event in (library.definition_added, library.definition_removed, library.definition_renamed):
+                self._links.append((event, self._definitions_changed))
         for event, listener in self._links:
             event.sub(listener)
 
@@ -40,6 +44,9 @@ class GraphBridge(QObject):
         for event, listener in self._links:
             event.unsub(listener)
         self._links = []
+
+    def _definitions_changed(self, *names) -> None:
+        self.definitions_changed.emit()
 
     def _node_added(self, node: Node, index: int) -> None:
         self.node_added.emit(node, index)

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.block_commands import GroupCommand, UngroupCommand
 from app.bridge import GraphBridge
 from app.commands import (
     AddEdgeCommand,
@@ -327,6 +328,44 @@ class Document(QObject):
         self.undo_stack.endMacro()
         self.set_selection(rename.values())
         return list(rename.values())
+
+    # ---- blocks ------------------------------------------------------------------------------------------
+
+    def add_block_instance(self, block: str, pos: tuple[float, float] | None = None) -> str:
+        """Add an instance of the project's block definition `block` (palette drop or double-click)."""
+        self._writable()
+        if block not in self.project.blocks:
+            raise EditRefused(f"there is no block {block!r} in this project")
+        node = Node(default_id(block, self.graph.nodes), "Block", {}, pos, {}, block, None)
+        self.undo_stack.push(AddNodeCommand(self.graph, node))
+        self.set_selection([node.id])
+        return node.id
+
+    def group(self, node_ids: Iterable[str], name: str | None = None) -> str:
+        """Group layers into a new block with one instance in their place (one undo step); returns its id."""
+        self._writable()
+        command = GroupCommand(self.project, self.graph, [i for i in node_ids if i in self.graph], name)
+        try:
+            command.first_redo()  # here, not inside push: a refusal must raise to the caller, not into Qt
+        except GraphEditError as exc:
+            raise EditRefused(str(exc)) from None
+        self.undo_stack.push(command)
+        self.set_selection([command.instance_id])
+        return command.instance_id
+
+    def ungroup(self, instance_id: str) -> list[str]:
+        """Replace a block instance by its layers (one undo step); returns the inserted ids."""
+        self._writable()
+        if instance_id not in self.graph or self.graph.node(instance_id).op != "Block":
+            raise EditRefused("select one block instance to ungroup")
+        command = UngroupCommand(self.project, self.graph, instance_id)
+        try:
+            command.first_redo()
+        except GraphEditError as exc:
+            raise EditRefused(str(exc)) from None
+        self.undo_stack.push(command)
+        self.set_selection(command.inserted)
+        return command.inserted
 
     def close(self) -> None:
         """Detach from the graph; call before dropping the document."""

@@ -263,6 +263,10 @@ class MainWindow(QMainWindow):
         add("delete", "&Delete", lambda: self._canvas_do("delete"),
             shortcuts=[QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)], icon_name="delete")
         add("select_all", "Select &All", lambda: self._canvas_do("select_all"), shortcuts=[K.SelectAll])
+        add("group", "&Group into Block", self.group_selection, shortcuts=[QKeySequence("Ctrl+G")],
+            tip="Put the selected layers into a new block, with one instance in their place")
+        add("ungroup", "U&ngroup Block", self.ungroup_selection, shortcuts=[QKeySequence("Ctrl+Shift+G")],
+            tip="Replace the selected block instance by its layers")
         add("find_layer", "&Find Layer in Palette", self.find_layer, shortcuts=[K.Find], icon_name="find",
             tip="Search the layer palette")
 
@@ -283,7 +287,8 @@ class MainWindow(QMainWindow):
         add("about_qt", "About &Qt", QApplication.aboutQt)
         a["about_qt"].setMenuRole(QAction.MenuRole.AboutQtRole)
         self.project_actions = [a[n] for n in ("save", "save_as", "export_code", "close_project", "cut", "copy",
-                                               "paste", "duplicate", "delete", "select_all", "find_layer", "fit",
+                                               "paste", "duplicate", "delete", "select_all", "group", "ungroup",
+                                               "find_layer", "fit",
                                                "zoom_in", "zoom_out", "zoom_reset", "tidy", "reset_layout")]
 
     def _build_training_actions(self) -> None:
@@ -327,6 +332,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([a["cut"], a["copy"], a["paste"], a["duplicate"], a["delete"]])
         edit_menu.addSeparator()
         edit_menu.addActions([a["select_all"], a["find_layer"]])
+        edit_menu.addSeparator()
+        edit_menu.addActions([a["group"], a["ungroup"]])
 
         view_menu = bar.addMenu("&View")
         view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"], a["zoom_reset"]])
@@ -479,6 +486,7 @@ class MainWindow(QMainWindow):
 
         self.palette_panel = PalettePanel(document)
         self.palette_panel.op_requested.connect(self.add_layer)
+        self.palette_panel.block_requested.connect(self.add_block)
         self.palette_dock.setWidget(self.palette_panel)
         self.inspector_panel = InspectorPanel(document)
         self.inspector_dock.setWidget(self.inspector_panel)
@@ -702,6 +710,38 @@ class MainWindow(QMainWindow):
         self.undo_group.setActiveStack(None if read_only else self.document.undo_stack)
 
     # ---- editing -----------------------------------------------------------------------------------------
+
+    def group_selection(self) -> None:
+        """Edit > Group into Block (Ctrl+G): the selected layers become one block instance (one undo step)."""
+        if self._welcome:
+            return
+        try:
+            self.document.group(self.document.selection)
+        except EditRefused as exc:
+            self.show_message(f"Cannot group: {exc}")
+
+    def ungroup_selection(self) -> None:
+        """Edit > Ungroup Block (Ctrl+Shift+G): the one selected instance becomes its layers again."""
+        if self._welcome:
+            return
+        selection = self.document.selection
+        try:
+            if len(selection) != 1:
+                raise EditRefused("select one block instance to ungroup")
+            self.document.ungroup(selection[0])
+        except EditRefused as exc:
+            self.show_message(f"Cannot ungroup: {exc}")
+
+    def add_block(self, block: str) -> None:
+        """Add an instance of a project block (palette double-click): in the middle of the view."""
+        center = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        pos = (float(round(center.x() - NODE_WIDTH / 2)), float(round(center.y() - HEADER_H)))
+        try:
+            self.document.add_block_instance(block, pos)
+        except EditRefused as exc:
+            self.show_message(f"Cannot add block {block}: {exc}")
+            return
+        self.show_welcome(False)
 
     def _canvas_do(self, what: str) -> None:
         canvas = self.canvas

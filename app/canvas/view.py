@@ -46,6 +46,7 @@ from graph_engine.blocks.resolve import spec_for
 from graph_engine.graph import Edge, Node
 
 OP_MIME = "application/x-layerloom-op"
+BLOCK_MIME = "application/x-layerloom-block"  # a project block dragged from the palette's Blocks section
 MIN_ZOOM = 0.1
 MAX_ZOOM = 4.0
 MIN_FIT_ZOOM = 0.02  # fit-all may go below MIN_ZOOM so that a very large graph still fits
@@ -547,13 +548,13 @@ class CanvasView(QGraphicsView):
     # ---- drops from the palette --------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()  # a project file dropped on the canvas goes on to the main window
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -562,6 +563,14 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        if event.mimeData().hasFormat(BLOCK_MIME):
+            block = bytes(event.mimeData().data(BLOCK_MIME).data()).decode("utf-8", "replace").strip()
+            event.acceptProposedAction()
+            at = self.mapToScene(event.position().toPoint())
+            pos = (float(round(at.x() - NODE_WIDTH / 2)), float(round(at.y() - HEADER_H / 2)))
+            self.canvas.run_edit(lambda: self.document.add_block_instance(block, pos), f"Cannot add {block}: ")
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         if not event.mimeData().hasFormat(OP_MIME):
             event.ignore()
             return

@@ -44,8 +44,14 @@ from graph_engine.catalog import CATALOG, CATEGORIES, LayerSpec, specs_in
 from graph_engine.catalog.spec import REQUIRED
 
 OP_MIME_TYPE = "application/x-layerloom-op"
+BLOCK_MIME_TYPE = "application/x-layerloom-block"  # a drag of one of the project's block definitions
 OP_ROLE = Qt.ItemDataRole.UserRole + 1  # the op name on op items; None on category headers
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
+BLOCK_ROLE = Qt.ItemDataRole.UserRole + 3  # the definition name on block items
+BLOCKS_CATEGORY = "Blocks"
+# A bare Block names no definition (its card would only say so): blocks are added from the project's own
+# definitions listed under "Blocks" instead.
+HIDDEN_OPS = ("Block",)
 
 
 def op_mime_data(op: str) -> QMimeData:
@@ -53,6 +59,14 @@ def op_mime_data(op: str) -> QMimeData:
     mime = QMimeData()
     mime.setData(OP_MIME_TYPE, QByteArray(op.encode("utf-8")))
     mime.setText(op)
+    return mime
+
+
+def block_mime_data(block: str) -> QMimeData:
+    """What dragging a project block carries: its definition name under BLOCK_MIME_TYPE."""
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME_TYPE, QByteArray(block.encode("utf-8")))
+    mime.setText(block)
     return mime
 
 
@@ -149,6 +163,7 @@ class _OpTree(QTreeWidget):
     """The category/op tree; drags carry op_mime_data, Enter requests the current op."""
 
     op_requested = Signal(str)
+    block_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -178,11 +193,15 @@ class _OpTree(QTreeWidget):
         super().drawBranches(painter, rect, index)
 
     def mimeTypes(self) -> list[str]:
-        return [OP_MIME_TYPE]
+        return [OP_MIME_TYPE, BLOCK_MIME_TYPE]
 
     def mimeData(self, items) -> QMimeData | None:
-        ops = [item.data(0, OP_ROLE) for item in items if item.data(0, OP_ROLE)]
-        return op_mime_data(ops[0]) if ops else None
+        for item in items:
+            if item.data(0, OP_ROLE):
+                return op_mime_data(item.data(0, OP_ROLE))
+            if item.data(0, BLOCK_ROLE):
+                return block_mime_data(item.data(0, BLOCK_ROLE))
+        return None
 
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
@@ -190,6 +209,12 @@ class _OpTree(QTreeWidget):
     def startDrag(self, supported_actions) -> None:
         item = self.currentItem()
         op = item.data(0, OP_ROLE) if item is not None else None
+        block = item.data(0, BLOCK_ROLE) if item is not None else None
+        if block:
+            drag = QDrag(self)
+            drag.setMimeData(block_mime_data(block))
+            drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)
+            return
         if not op:
             return
         drag = QDrag(self)
@@ -204,6 +229,8 @@ class _OpTree(QTreeWidget):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and item is not None:
             if item.data(0, OP_ROLE):
                 self.op_requested.emit(item.data(0, OP_ROLE))
+            elif item.data(0, BLOCK_ROLE):
+                self.block_requested.emit(item.data(0, BLOCK_ROLE))
             else:
                 item.setExpanded(not item.isExpanded())
             event.accept()
@@ -214,6 +241,8 @@ class _OpTree(QTreeWidget):
         op = item.data(0, OP_ROLE)
         if op:
             self.op_requested.emit(op)
+        elif item.data(0, BLOCK_ROLE):
+            self.block_requested.emit(item.data(0, BLOCK_ROLE))
 
 
 class _SearchEdit(QLineEdit):
@@ -237,11 +266,14 @@ class _SearchEdit(QLineEdit):
 class PalettePanel(QWidget):
     """Every layer of the catalog by category, with a search box and the selected layer's description.
 
-    Signals: `op_requested(op)` on double-click or Enter. Methods: `focus_search()` (Ctrl+F), `set_filter(text)`,
+    Under "Blocks" it lists the project's own block definitions (kept current through the bridge's
+    definitions_changed); dragging one carries BLOCK_MIME_TYPE, double-click or Enter emits
+    `block_requested(name)`. Signals: `op_requested(op)` on double-click or Enter. Methods: `focus_search()` (Ctrl+F), `set_filter(text)`,
     `visible_ops()`, `item_for_op(op)`, `current_op()`, and `mime_data_for(op)` (what a drag carries).
     """
 
     op_requested = Signal(str)
+    block_requested = Signal(str)
 
     def __init__(self, document=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -264,6 +296,7 @@ class PalettePanel(QWidget):
 
         self.tree = _OpTree(self)
         self.tree.op_requested.connect(self.op_requested)
+        self.tree.block_requested.connect(self.block_requested)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.no_match = QLabel(self)
         self.no_match.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -294,7 +327,11 @@ class PalettePanel(QWidget):
 
         self._category_items: dict[str, QTreeWidgetItem] = {}
         self._op_items: dict[str, QTreeWidgetItem] = {}
+        self._block_items: dict[str, QTreeWidgetItem] = {}
         self._populate()
+        self.refresh_blocks()
+        if document is not None:
+            document.bridge.definitions_changed.connect(self.refresh_blocks)
         self._show_description(None)
 
     # ---- building ----------------------------------------------------------------------------------------
@@ -304,7 +341,7 @@ class PalettePanel(QWidget):
         bold.setBold(True)
         muted = muted_color(self.palette())
         for category in CATEGORIES:
-            specs = specs_in(category)
+            specs = [spec for spec in specs_in(category) if spec.op not in HIDDEN_OPS]
             header = QTreeWidgetItem(self.tree, [category, str(len(specs))])
             header.setData(0, OP_ROLE, None)
             header.setData(0, CATEGORY_ROLE, category)
@@ -331,6 +368,40 @@ class PalettePanel(QWidget):
                               | Qt.ItemFlag.ItemIsDragEnabled)
                 self._op_items[spec.op] = item
             header.setExpanded(True)
+
+    def refresh_blocks(self) -> None:
+        """List the project's block definitions first under "Blocks", in library order."""
+        header = self._category_items.get(BLOCKS_CATEGORY)
+        if header is None:
+            return
+        for item in self._block_items.values():
+            header.removeChild(item)
+        self._block_items = {}
+        library = self.document.project.blocks if self.document is not None else ()
+        icon = category_swatch(BLOCKS_CATEGORY, 10, 2.5)
+        bold = QFont(self.tree.font())
+        bold.setItalic(True)
+        for index, defn in enumerate(library):
+            item = QTreeWidgetItem([defn.name, ""])
+            item.setData(0, OP_ROLE, None)
+            item.setData(0, BLOCK_ROLE, defn.name)
+            item.setData(0, CATEGORY_ROLE, BLOCKS_CATEGORY)
+            item.setIcon(0, icon)
+            item.setFont(0, bold)
+            item.setToolTip(0, f"<b>{html.escape(defn.name)}</b> (a block of this project)<br>"
+                               f"{html.escape(first_sentence(defn.doc or ''))}"
+                               "<br><i>Drag onto the canvas, or double-click to add an instance</i>")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            header.insertChild(index, item)
+            self._block_items[defn.name] = item
+        self.set_filter(self.search_edit.text())
+
+    def visible_blocks(self) -> list[str]:
+        """The project's block definitions the palette lists (and the current search shows)."""
+        return [name for name, item in self._block_items.items() if not item.isHidden()]
+
+    def item_for_block(self, block: str) -> QTreeWidgetItem | None:
+        return self._block_items.get(block)
 
     # ---- public API --------------------------------------------------------------------------------------
 
@@ -368,7 +439,9 @@ class PalettePanel(QWidget):
             shown = 0
             for i in range(header.childCount()):
                 item = header.child(i)
-                visible = matches(CATALOG[item.data(0, OP_ROLE)], query)
+                block = item.data(0, BLOCK_ROLE)
+                visible = (all(w in block.lower() for w in query.lower().split()) if block
+                           else matches(CATALOG[item.data(0, OP_ROLE)], query))
                 item.setHidden(not visible)
                 if visible:
                     shown += 1
@@ -387,7 +460,7 @@ class PalettePanel(QWidget):
                                   "“conv”, “dense” or “pool”.")
         if query and first is not None:
             current = self.tree.currentItem()
-            if current is None or current.isHidden() or not current.data(0, OP_ROLE):
+            if current is None or current.isHidden() or not (current.data(0, OP_ROLE) or current.data(0, BLOCK_ROLE)):
                 self.tree.setCurrentItem(first)
             self.tree.scrollToItem(self.tree.currentItem())
 
@@ -416,6 +489,8 @@ class PalettePanel(QWidget):
             self._show_description(None)
         elif current.data(0, OP_ROLE):
             self._show_description(current.data(0, OP_ROLE))
+        elif current.data(0, BLOCK_ROLE):
+            self._show_block(current.data(0, BLOCK_ROLE))
         else:
             self._show_category(current.data(0, CATEGORY_ROLE))
 
@@ -471,6 +546,21 @@ class PalettePanel(QWidget):
         if spec.doc_url:
             parts.append(f"<p><a href='{html.escape(spec.doc_url)}'>PyTorch documentation</a></p>")
         self.description.setHtml("".join(parts))
+
+    def _show_block(self, block: str) -> None:
+        library = self.document.project.blocks if self.document is not None else None
+        if library is None or block not in library:
+            return
+        defn = library.definition(block)
+        ports = f"{len(defn.inputs)} input{'s' if len(defn.inputs) != 1 else ''}, " \
+                f"{len(defn.outputs)} output{'s' if len(defn.outputs) != 1 else ''}"
+        layers = sum(1 for n in defn.graph if n.op not in ("BlockInput", "BlockOutput"))
+        self.description.setHtml(
+            f"<p><b style='font-size:large'>{html.escape(block)}</b>&nbsp;&nbsp;<span style='color:"
+            f"{self._muted()}'>block of this project</span></p>"
+            + (f"<p>{html.escape(defn.doc)}</p>" if defn.doc else "")
+            + f"<p style='color:{self._muted()}'>{layers} layer{'s' if layers != 1 else ''}; {ports}"
+            + (f"; params: {html.escape(', '.join(defn.params))}" if defn.params else "") + "</p>")
 
     def _show_category(self, category: str) -> None:
         url = self._swatch_url(category)

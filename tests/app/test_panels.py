@@ -20,7 +20,7 @@ from app.panels import (
     format_count,
     op_from_mime,
 )
-from app.panels.palette import CATEGORY_ROLE, OP_ROLE
+from app.panels.palette import BLOCK_MIME_TYPE, CATEGORY_ROLE, HIDDEN_OPS, OP_ROLE
 from app.panels.param_editors import (
     BoolEditor,
     ChoiceEditor,
@@ -70,8 +70,9 @@ def test_palette_lists_every_op_grouped_by_category(qtbot, doc):
         header = tree.topLevelItem(i)
         assert header.data(0, OP_ROLE) is None
         assert [header.child(j).data(0, OP_ROLE) for j in range(header.childCount())] == [
-            s.op for s in specs_in(category)]
-    assert sorted(palette.visible_ops()) == sorted(CATALOG)
+            s.op for s in specs_in(category) if s.op not in HIDDEN_OPS]
+    assert sorted(palette.visible_ops()) == sorted(op for op in CATALOG if op not in HIDDEN_OPS)
+    assert "Block" not in palette.visible_ops()  # a bare Block names no definition
     conv = palette.item_for_op("Conv2d")
     assert "Slides small learned filters" in conv.toolTip(0)
     assert not conv.icon(0).isNull()
@@ -99,7 +100,7 @@ def test_palette_search_filters_by_name_keyword_and_category(qtbot, doc):
     assert palette.no_match.isVisibleTo(palette)
 
     palette.search_edit.clear()
-    assert sorted(palette.visible_ops()) == sorted(CATALOG)
+    assert sorted(palette.visible_ops()) == sorted(op for op in CATALOG if op not in HIDDEN_OPS)
     assert all(palette.category_item(c).isExpanded() for c in CATEGORIES)
 
 
@@ -109,7 +110,7 @@ def test_palette_drag_carries_the_op_name(qtbot, doc):
     assert bytes(mime.data(OP_MIME_TYPE).data()) == b"Conv2d"
     assert op_from_mime(mime) == "Conv2d"
     item = palette.item_for_op("MaxPool2d")
-    assert palette.tree.mimeTypes() == [OP_MIME_TYPE]
+    assert palette.tree.mimeTypes() == [OP_MIME_TYPE, BLOCK_MIME_TYPE]
     from_tree = palette.tree.mimeData([item])
     assert bytes(from_tree.data(OP_MIME_TYPE).data()).decode("utf-8") == "MaxPool2d"
     assert item.flags() & Qt.ItemFlag.ItemIsDragEnabled
