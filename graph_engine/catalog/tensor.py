@@ -6,6 +6,10 @@ tokens and position embeddings). Its input only says how many samples there are:
 tensor for every sample of the input's batch (`expand`, which copies nothing), so it can be concatenated
 with (class token), added to (position embedding) or multiplied by (layer scale, with a broadcasting
 Multiply) the tensors of that batch. Gradients from every sample add up in the one parameter.
+
+Scale: x * factor + offset with fixed numbers (no weights), as in the transformer tutorial's
+`embedding(x) * math.sqrt(d_model)`; the importer maps tensor-and-number arithmetic (x * c, x / c, c * x,
+x + c, x - c) to it (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -70,4 +74,36 @@ PARAMETER = LayerSpec(
               "nn.Parameter"),
 )
 
-SPECS = (PARAMETER,)
+def _scale_emit(xs, p) -> str:
+    (x,) = xs
+    factor, offset = float(p["factor"]), float(p["offset"])
+    text = x
+    if factor != 1.0:
+        text = f"{text if text.isidentifier() else f'({text})'} * {factor!r}"
+    if offset != 0.0:
+        text = f"{text} + {offset!r}" if offset > 0 else f"{text} - {-offset!r}"
+    return text  # factor 1 and offset 0: the input itself
+
+
+def _same_shape(inputs, p):
+    (x,) = inputs
+    return (TensorType(x.shape, x.dtype),)
+
+
+SCALE = LayerSpec(
+    op="Scale",
+    category="Tensor",
+    doc="Multiplies by a fixed number and adds another (x * factor + offset), with no weights; e.g. the "
+        "transformer's embedding scale sqrt(d_model).",
+    params=(
+        Param("factor", ParamKind.FLOAT, 1.0, min=-1e9, max=1e9, doc="The number every value is multiplied by."),
+        Param("offset", ParamKind.FLOAT, 0.0, min=-1e9, max=1e9, doc="The number added after multiplying."),
+    ),
+    shape_rule=_same_shape,
+    emit=_scale_emit,
+    flops=lambda inputs, outputs, p: (int(float(p["factor"]) != 1.0) + int(float(p["offset"]) != 0.0))
+    * outputs[0].numel,
+    keywords=("multiply by a constant", "times", "divide", "constant", "sqrt", "rescale", "shift", "offset"),
+)
+
+SPECS = (PARAMETER, SCALE)

@@ -143,7 +143,12 @@ class CallHandlers:
     def call_merge(self, n, b, op):
         if "alpha" in b and self._const(b["alpha"]) != 1:
             raise Unsupported("torch.add with alpha")
-        word = "adds" if op == "Add" else "multiplies"
+        word = {"Add": "adds", "Multiply": "multiplies", "Subtract": "subtracts", "Divide": "divides"}[op]
+        numbers = [key for key in ("input", "other") if self._is_number(b[key])]
+        if numbers:
+            return self._scale(n, b, op, numbers)
+        if op in ("Subtract", "Divide"):
+            raise Unsupported(f"{word} two tensors; LayerLoom has no {op} layer (only a tensor and a number)")
         for key in ("input", "other"):
             if not isinstance(b[key], fx.Node):
                 raise Unsupported(f"{word} a constant ({short(b[key])}); LayerLoom has no constant layer")
@@ -162,6 +167,49 @@ class CallHandlers:
             self.merge_uses[a.node] = len(n.users)
             return self._result(n, a)
         node_id = self._add(n, op, {"broadcast": True} if broadcast else {}, [a, c])
+        self.merge_uses[node_id] = len(n.users)
+        return self._result(n, Ref(node_id))
+
+    def _is_number(self, arg) -> bool:
+        """A Python number, written in the code or computed from sizes (`math.sqrt(self.d_model)`)."""
+        if isinstance(arg, fx.Node):
+            if self.values.get(arg) is not CONST:
+                return False
+            arg = self.runs[0].get(arg)
+        return isinstance(arg, int | float) and not isinstance(arg, bool)
+
+    def _scale(self, n, b, op, numbers):
+        """A tensor and a number: x * c, c * x, x / c, x + c, c + x, x - c, c - x become one Scale layer
+        (x * factor + offset); a number on both sides is size arithmetic and never gets here."""
+        if len(numbers) == 2:
+            raise Unsupported("combines two numbers into a tensor")
+        tensor_key = "other" if numbers == ["input"] else "input"
+        number = float(self._const(b[numbers[0]]))
+        x = self._tensor(b[tensor_key])
+        if op == "Multiply":
+            factor, offset = number, 0.0
+        elif op == "Add":
+            factor, offset = 1.0, number
+        elif op == "Subtract":
+            factor, offset = (1.0, -number) if tensor_key == "input" else (-1.0, number)
+        elif tensor_key == "input":  # x / c
+            if number == 0:
+                raise Unsupported("divides by zero")
+            factor, offset = 1.0 / number, 0.0
+        else:
+            raise Unsupported(f"divides a number by a tensor ({short(b['input'])} / tensor); LayerLoom has no "
+                              "reciprocal layer")
+        if "alpha" in b and self._const(b["alpha"]) != 1:
+            raise Unsupported(f"torch.{op.lower()} with alpha")
+        first = self.nodes.get(x.node)
+        if (first is not None and first.op == "Scale" and x.port == 0 and len(b[tensor_key].users) == 1
+                and self.merge_uses.get(x.node) == 1):
+            # (x * a + b) * c: one Scale, as a chain of constants folds into one multiply-add
+            f0, o0 = float(first.params.get("factor", 1.0)), float(first.params.get("offset", 0.0))
+            first.params = _scale_params(f0 * factor, o0 * factor + offset)
+            self.merge_uses[x.node] = len(n.users)
+            return self._result(n, x)
+        node_id = self._add(n, "Scale", _scale_params(factor, offset), [x])
         self.merge_uses[node_id] = len(n.users)
         return self._result(n, Ref(node_id))
 
@@ -393,6 +441,11 @@ class CallHandlers:
 
 
 Handler = Callable[[Any, fx.Node, dict[str, Any], str], Any]
+
+def _scale_params(factor: float, offset: float) -> dict[str, float]:
+    """Scale's params without the defaults (factor 1, offset 0), as a person would write them."""
+    return {k: v for k, v, default in (("factor", factor, 1.0), ("offset", offset, 0.0)) if v != default}
+
 
 def _check_broadcast(op: str, word: str, a: tuple[int, ...], c: tuple[int, ...]) -> None:
     """Broadcasting LayerLoom declares (`broadcast: true`): same rank, the batch in both, each other dim equal

@@ -96,3 +96,23 @@ def test_positional_encoding_refuses_short_tables_and_wrong_ranks():
     with pytest.raises(ShapeError) as info:
         spec.shape_rule([TensorType((4, 6, 2))], {"kind": "learned", "max_len": 4, "d_model": 2})
     assert info.value.hint
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), max_size=3), factor=st.sampled_from([1.0, -2.5, 0.125]),
+       offset=st.sampled_from([0.0, 3.0, -1.5]))
+def test_scale(shape, factor, offset):
+    spec = get_spec("Scale")
+    types = [TensorType(tuple(shape))]
+    assert_matches(spec, {"factor": factor, "offset": offset}, types)
+    x = torch.randn(2, *shape)
+    out, count = call_op(spec, {"factor": factor, "offset": offset}, [x])
+    assert count == 0 and torch.equal(out, x * factor + offset)
+
+
+def test_scale_writes_only_what_it_does():
+    emit = get_spec("Scale").emit
+    assert emit(["h"], {"factor": 2.0, "offset": 0.0}) == "h * 2.0"
+    assert emit(["a + b"], {"factor": 0.5, "offset": -1.0}) == "(a + b) * 0.5 - 1.0"
+    assert emit(["h"], {"factor": 1.0, "offset": 0.25}) == "h + 0.25"
+    assert emit(["h"], {"factor": 1.0, "offset": 0.0}) == "h"

@@ -37,7 +37,7 @@ def sequence_ops():
     return parse_project(sequential(
         node("zero", "ZeroPad1d", padding=[1, 2]), node("const", "ConstantPad1d", padding=1, value=-1.0),
         node("reflect", "ReflectionPad1d", padding=2), node("replicate", "ReplicationPad1d", padding=[0, 3]),
-        input_shape=[4, 5], name="Sequence ops"))
+        node("scaled", "Scale", factor=0.5, offset=-1.0), input_shape=[4, 5], name="Sequence ops"))
 
 
 def split_ops():

@@ -7,6 +7,7 @@ models")."""
 from __future__ import annotations
 
 import collections
+import math
 import re
 import subprocess
 import sys
@@ -221,8 +222,8 @@ REAL_MODELS = {
     "timm_convnext": (_timm("convnext_atto"), {"Parameter", "Multiply", "LayerNorm"}),
     "timm_vit": (_timm("vit_tiny_patch16_224", img_size=32, patch_size=8, depth=2),
                  {"Parameter", "ScaledDotProductAttention", "Select"}),
-    "tutorial_text_transformer": (_text_classifier("UnscaledTextClassifier"),
-                                  {"PositionalEncoding", "TransformerEncoder"}),
+    "tutorial_text_transformer": (_text_classifier("TextClassifier"),
+                                  {"Scale", "PositionalEncoding", "TransformerEncoder"}),
 }
 INPUTS = {"tutorial_text_transformer": ([(12,)], ["int64"])}
 
@@ -243,11 +244,40 @@ def test_real_model_imports_end_to_end(key, tmp_path):
         assert len(gates) == 16 and sum(bool(n.params.get("broadcast")) for n in gates) == 11
 
 
-def test_the_tutorial_text_classifier_lists_its_one_blocker():
-    with pytest.raises(ImportReport) as info:
-        import_module(_text_classifier("TextClassifier")(), [(12,)], ["int64"])
-    (problem,) = info.value.problems  # the sinusoidal table, its slice and the encoder stack all map
-    assert "multiplies a constant" in problem.reason
+def test_the_tutorial_text_classifiers_embedding_scale_is_a_scale_layer():
+    result = import_module(_text_classifier("TextClassifier")(), [(12,)], ["int64"])
+    graph = result.project.graph
+    (scale,) = [n for n in graph if n.op == "Scale"]  # embedding(src) * math.sqrt(d_model)
+    assert scale.params == {"factor": math.sqrt(32)}
+    assert [graph.node(e.src).op for e in graph.in_edges(scale.id)] == ["Embedding"]
+    assert result.max_abs_diff <= TOLERANCE
+
+
+def test_arithmetic_with_numbers_becomes_scale_layers():
+    class Arithmetic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            h = self.fc(x)
+            folded = 2.0 * h / 4 + 1  # one chain of numbers: one Scale
+            flipped = 3 - h
+            by_size = h / x.size(1)  # a traced size is a number too
+            return folded + flipped + by_size
+
+    result = import_module(Arithmetic(), [(4,)])
+    scales = sorted((n.params.get("factor", 1.0), n.params.get("offset", 0.0))
+                    for n in result.project.graph if n.op == "Scale")
+    assert scales == [(-1.0, 3.0), (0.25, 0.0), (0.5, 1.0)]
+    assert result.max_abs_diff <= TOLERANCE
+
+    class Divides(nn.Module):
+        def forward(self, x):
+            return x / x.relu()
+
+    with pytest.raises(ImportReport, match="divides two tensors"):
+        import_module(Divides(), [(4,)])
 
 
 def test_a_transformer_encoder_stack_is_one_node_with_the_stack_keys():

@@ -42,11 +42,3 @@ class TextClassifier(nn.Module):
         src = self.pos_encoder(src)
         output = self.transformer_encoder(src)
         return self.head(output.mean(dim=1))
-
-
-class UnscaledTextClassifier(TextClassifier):
-    """The same without the tutorial's `* math.sqrt(d_model)` on the embeddings (LayerLoom has no constant
-    scale layer yet; the weights and everything after the embedding are the same)."""
-
-    def forward(self, src):
-        return self.classify(self.embedding(src))
