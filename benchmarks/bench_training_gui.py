@@ -37,6 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every run in the app is kept as a folder: the benchmark's runs go to a temp state folder, not the user's.
+os.environ.setdefault("LAYERLOOM_STATE_DIR", tempfile.mkdtemp(prefix="layerloom-bench-state-"))
 
 from common import environment_line, print_table, verdict  # noqa: E402
 
