@@ -103,3 +103,17 @@ class UngroupCommand(_BlockCommand):
 
     def undo(self) -> None:
         self.before.restore(self.project, self.graph)
+
+
+class RenameBlockCommand(QUndoCommand):
+    """Rename a definition and every instance's reference to it (BlockLibrary.rename), both ways."""
+
+    def __init__(self, project, old: str, new: str):
+        super().__init__(f"Rename block {old} to {new}")
+        self.library, self.old, self.new = project.blocks, old, new
+
+    def redo(self) -> None:
+        self.library.rename(self.old, self.new)
+
+    def undo(self) -> None:
+        self.library.rename(self.new, self.old)

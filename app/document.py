@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from app.block_commands import GroupCommand, UngroupCommand
+from app.block_commands import GroupCommand, RenameBlockCommand, UngroupCommand
 from app.bridge import GraphBridge
 from app.commands import (
     AddEdgeCommand,
@@ -27,6 +27,7 @@ from app.commands import (
     SetParamsCommand,
     SetTrainingCommand,
 )
+from graph_engine.blocks.names import block_name_problem, suggest_block_name
 from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog import get_spec
 from graph_engine.connect import connection_problem
@@ -82,6 +83,7 @@ class Document(QObject):
         self._check_timer.setInterval(0)
         self._check_timer.timeout.connect(self.recheck)
         self.bridge.changed.connect(self._check_timer.start)
+        self.bridge.definitions_changed.connect(self._check_timer.start)
         self.bridge.node_removed.connect(self._node_removed)
         self.bridge.node_renamed.connect(self._renamed)
 
@@ -366,6 +368,22 @@ class Document(QObject):
         self.undo_stack.push(command)
         self.set_selection(command.inserted)
         return command.inserted
+
+    def rename_block(self, old: str, new: str) -> None:
+        """Rename a block definition; every instance follows (one undo step)."""
+        self._writable()
+        library = self.project.blocks
+        new = new.strip()
+        if new == old:
+            return
+        if old not in library:
+            raise EditRefused(f"there is no block {old!r} in this project")
+        problem = block_name_problem(new)
+        if problem:
+            raise EditRefused(f"{problem}; try {suggest_block_name(new, library.names)!r}")
+        if new in library:
+            raise EditRefused(f"there is already a block called {new!r}")
+        self.undo_stack.push(RenameBlockCommand(self.project, old, new))
 
     def close(self) -> None:
         """Detach from the graph; call before dropping the document."""

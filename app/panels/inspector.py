@@ -125,6 +125,9 @@ class InspectorPanel(QWidget):
         document.read_only_changed.connect(self._on_read_only)
         document.bridge.node_changed.connect(self._on_node_changed)
         document.bridge.node_renamed.connect(self._on_node_renamed)
+        document.bridge.definitions_changed.connect(self._on_definitions_changed)
+        self.block_edit: _IdEdit | None = None
+        self._block_error = ""
         self._on_selection(document.selection)
 
     # ---- public API --------------------------------------------------------------------------------------
@@ -191,6 +194,9 @@ class InspectorPanel(QWidget):
         if focus is self.id_edit:
             self._commit_rename()
             return
+        if self.block_edit is not None and focus is self.block_edit:
+            self._commit_block_rename()
+            return
         for editor in self.editors.values():
             if editor.isAncestorOf(focus):
                 editor.commit_pending()
@@ -206,6 +212,7 @@ class InspectorPanel(QWidget):
         self.stack.setCurrentWidget(self.empty_label)
 
     def _clear_content(self) -> None:
+        self.block_edit = None
         self._node = None
         self.node_id = None
         self.editors = {}
@@ -264,6 +271,9 @@ class InspectorPanel(QWidget):
         id_layout.addWidget(self.id_edit)
         id_layout.addWidget(self.id_message)
         name_form.addRow("Name", id_box)
+        self.block_edit = None
+        if node.op == "Block" and node.block in self.document.project.blocks:
+            name_form.addRow("Block", self._block_row(node, content))
         layout.addLayout(name_form)
 
         # Tensors and counts.
@@ -475,6 +485,59 @@ class InspectorPanel(QWidget):
         else:
             editor.clear_error()
             self._update_values()  # a no-op edit ("3" for 3) emits nothing: show the model's form anyway
+
+    # ---- an instance's block name (renames the definition: every instance follows) ------------------------
+
+    def _block_row(self, node: Node, content: QWidget) -> QWidget:
+        self.block_edit = _IdEdit(content)
+        self.block_edit.setObjectName("blockNameEdit")
+        self.block_edit.setText(node.block)
+        self.block_edit.setToolTip("The block's name (CamelCase): its class in the generated code. Renaming it "
+                                   "renames the block for every instance")
+        self.block_edit.editingFinished.connect(self._commit_block_rename)
+        self.block_edit.escaped.connect(self._show_block_name)
+        self.block_message = QLabel(content)
+        self.block_message.setWordWrap(True)
+        _error_palette(self.block_message)
+        self.block_message.hide()
+        box = QWidget(content)
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.setSpacing(2)
+        box_layout.addWidget(self.block_edit)
+        box_layout.addWidget(self.block_message)
+        self._block_error = ""
+        return box
+
+    def _commit_block_rename(self) -> None:
+        if self._node is None or self.block_edit is None or self._node.block is None:
+            return
+        try:
+            self.document.rename_block(self._node.block, self.block_edit.text())
+        except EditRefused as exc:
+            self._block_error = sentence_case(str(exc))
+        else:
+            self._block_error = ""
+        self._show_block_name()
+
+    def _show_block_name(self) -> None:
+        if self.block_edit is None or self._node is None:
+            return
+        if self.block_edit.text() != self._node.block:
+            self.block_edit.setText(self._node.block or "")
+        self.block_message.setText(self._block_error)
+        self.block_message.setVisible(bool(self._block_error))
+
+    @property
+    def block_error(self) -> str:
+        """The reason the last block rename was refused ("" after an accepted one)."""
+        return self._block_error
+
+    def _on_definitions_changed(self) -> None:
+        if self._node is not None and self.block_edit is not None:
+            self._block_error = ""
+            self._show_block_name()
+            self._update_header()
 
     def _commit_rename(self) -> None:
         if self._node is None or self.node_id not in self.document.graph:
