@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self.statusBar().setSizeGripEnabled(True)
+        self.statusBar().messageChanged.connect(self._status_message_changed)
         self.recent.changed.connect(self._recent_changed)
         session = self.training_session
         session.state_changed.connect(self._training_state_changed)
@@ -560,6 +561,17 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, timeout_ms: int = MESSAGE_MS) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    def _status_message_changed(self, text: str) -> None:
+        """A message that would be cut by the Params/FLOPs/Memory fields hides them while it shows (they
+        come back when it goes); the whole text is the status bar's tooltip as well."""
+        bar = self.statusBar()
+        bar.setToolTip(text)
+        info = getattr(self, "status_info", None)
+        if info is None:
+            return
+        needed = bar.fontMetrics().horizontalAdvance(text) + info.sizeHint().width() + 40
+        info.setVisible(not text or needed <= bar.width())
 
     # ---- training ----------------------------------------------------------------------------------------
 

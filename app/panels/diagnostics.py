@@ -11,13 +11,26 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QKeyEvent, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QIcon,
+    QKeyEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -105,8 +118,38 @@ def _sort_key(result: CheckResult, graph_order: dict[str, int]):
     return key
 
 
+class _WrappingDelegate(QStyledItemDelegate):
+    """A row as tall as its longest wrapped cell at the column's current width (QTreeView measures cells
+    without their column width, so wrapped text would be cut to one line)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if not isinstance(view, QTreeWidget) or not text:
+            return hint
+        icon = view.iconSize().width() + 6 if index.data(Qt.ItemDataRole.DecorationRole) is not None else 0
+        width = max(20, view.columnWidth(index.column()) - icon - 12)
+        font = index.data(Qt.ItemDataRole.FontRole) or option.font
+        bound = QFontMetrics(font).boundingRect(QRect(0, 0, width, 100_000),
+                                                int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere), text)
+        return QSize(hint.width(), max(hint.height(), bound.height() + 6))
+
+
 class _DiagnosticTree(QTreeWidget):
+    """Rows wrap their text to the column widths: a row's height is laid out again whenever a column or
+    the view changes width (QTreeView keeps the heights it measured first, which cut long messages)."""
+
     activated_row = Signal(QTreeWidgetItem)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setItemDelegate(_WrappingDelegate(self))
+        self.header().sectionResized.connect(lambda *_: self.scheduleDelayedItemsLayout())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.scheduleDelayedItemsLayout()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
@@ -150,8 +193,8 @@ class DiagnosticsPanel(QWidget):
         self.tree.setIndentation(0)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(False)
-        self.tree.setWordWrap(True)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.tree.setWordWrap(True)  # long messages wrap in place; the tooltip has the whole text too
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)  # only an unbreakable word (a long id)
         self.tree.setIconSize(QSize(14, 14))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

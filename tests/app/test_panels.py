@@ -508,3 +508,37 @@ def test_every_panel_renders(qtbot, doc):
                    StatusInfo(doc)):
         _panel(qtbot, widget, (360, 500))
         assert not widget.grab().isNull()
+
+
+def test_a_long_problem_wraps_in_its_row_and_a_long_status_message_is_not_cut(qtbot, tmp_path, monkeypatch):
+    """Long texts are readable in place: a Problems row grows to its wrapped message; a status-bar message
+    too long to share the bar hides the Params/FLOPs fields while it shows, and is the bar's tooltip."""
+    from app.main_window import MainWindow
+    from app.settings import open_settings
+
+    monkeypatch.setenv("LAYERLOOM_CONFIG_DIR", str(tmp_path / "config"))
+    window = MainWindow(settings=open_settings(), autosaver=None)
+    qtbot.addWidget(window)
+    window.ask_save_changes = lambda: "discard"
+    window.resize(1400, 900)
+    window.show()
+    assert window.new_from_template("lenet5")
+    document = window.document
+    document.add_node("Dropout", (2000.0, 2000.0))  # "the input is not connected"
+    document.recheck()
+    panel = window.diagnostics_panel
+    panel.refresh()
+    tree = panel.tree
+    tree.header().resizeSection(1, 90)  # narrower than the message
+    tree.doItemsLayout()
+    row = tree.topLevelItem(0)
+    one_line = tree.fontMetrics().height() + 6
+    assert tree.visualItemRect(row).height() > one_line, tree.visualItemRect(row)
+    assert row.text(1).lower() in row.toolTip(1).lower()
+
+    window.show_message("Cannot connect relu_1 to a_layer: " + "a very long reason " * 12, 60_000)
+    assert not window.status_info.isVisible() and window.statusBar().toolTip().startswith("Cannot connect")
+    window.statusBar().clearMessage()
+    assert window.status_info.isVisible() and window.statusBar().toolTip() == ""
+    window.show_message("Saved", 60_000)
+    assert window.status_info.isVisible()  # a short message leaves the fields

@@ -70,6 +70,7 @@ class TrainingDashboard(QWidget):
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary.setWordWrap(True)  # a long summary (a failure, the dataset and device) wraps, not cut
         self.summary.setContentsMargins(6, 2, 6, 2)
         self._summary_timer = QTimer(self)
         self._summary_timer.setSingleShot(True)
