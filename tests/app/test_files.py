@@ -305,6 +305,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return image.width(), image.height()
 
 
+@pytest.mark.slow
 def test_screenshot_of_the_welcome_screen(tmp_path):
     out = tmp_path / "welcome.png"
     # No display and no platform chosen: the command picks offscreen itself.
@@ -316,6 +317,7 @@ def test_screenshot_of_the_welcome_screen(tmp_path):
     assert not (tmp_path / "config").exists()  # the screenshot neither reads nor writes settings
 
 
+@pytest.mark.slow
 def test_screenshot_of_a_template(tmp_path):
     out = tmp_path / "lenet.png"
     result = run([PYTHON, "-c", "import sys; from app.launcher import main; sys.exit(main(sys.argv[1:]))",
@@ -378,6 +380,7 @@ def test_a_display_nobody_answers_on_is_a_message_not_a_qt_abort():
     assert "DISPLAY=:87" in result.stderr or "sudo apt-get install" in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_the_gui_starts_and_paints(tmp_path):
     """The real start-up path (QApplication, window, autosave lock, crash hook), stopped after the first
     paint by the start-up probe."""

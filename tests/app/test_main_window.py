@@ -286,6 +286,7 @@ def test_open_template_edit_save_reopen_gives_the_same_project(win, tmp_path):
     assert answers.errors == []
 
 
+@pytest.mark.slow
 def test_save_as_round_trip_of_every_template(win, tmp_path):
     window, _ = win
     for info in list_templates():

@@ -27,6 +27,7 @@ def run_quick(script: str) -> str:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+@pytest.mark.slow
 def test_bench_model_quick_runs_and_prints_ratios():
     out = run_quick("bench_model.py")
     lines = RATIO_LINE.findall(out)
@@ -44,6 +45,7 @@ def test_bench_check_quick_runs_and_prints_ratios():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("PySide6") is None, reason="PySide6 is not installed")
+@pytest.mark.slow
 def test_bench_canvas_quick_runs_and_prints_ratios():
     out = run_quick("bench_canvas.py")
     assert "1000-node graph" in out
@@ -56,6 +58,7 @@ def test_bench_canvas_quick_runs_and_prints_ratios():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("PySide6") is None, reason="PySide6 is not installed")
+@pytest.mark.slow
 def test_bench_training_gui_quick_runs_and_prints_ratios():
     out = run_quick("bench_training_gui.py")
     for model in ("mlp_digits", "cnn_digits"):
