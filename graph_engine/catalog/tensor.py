@@ -30,7 +30,8 @@ def _parameter_shape(inputs, p):
 def _initial_value(p) -> str:
     dims = ", ".join(str(int(d)) for d in (1, *p["shape"]))
     init = p["init"]
-    if init == "zeros":
+    if init == "zeros" or (init in ("normal", "trunc_normal") and float(p["std"]) == 0.0):
+        # a normal with std 0 is all zeros; torch's trunc_normal_ would divide by the std
         return f"torch.zeros({dims})"
     if init == "ones":
         return f"torch.ones({dims})"

@@ -36,6 +36,14 @@ def test_parameter_init_choice(init, check):
     assert check(tensor)
 
 
+@pytest.mark.parametrize("init", ["normal", "trunc_normal"])
+def test_parameter_with_std_zero_starts_at_zero(init):
+    # std 0 is a legal value; torch's trunc_normal_ divides by it, so the generated code must not call it
+    spec = get_spec("Parameter")
+    tensor = eval(spec.attribute({"shape": [2, 3], "init": init, "std": 0.0, "value": 0.5}), dict(NAMESPACE))
+    assert tuple(tensor.shape) == (1, 2, 3) and bool((tensor == 0).all())
+
+
 def test_parameter_is_one_tensor_for_every_sample_and_learns_from_all():
     spec = get_spec("Parameter")
     values = {"shape": [1, 4], "init": "normal", "std": 0.02, "value": 0.0}
