@@ -21,7 +21,6 @@ from PySide6.QtCore import QElapsedTimer, Qt, QThread, QTimer
 
 from app.document import EditRefused
 from app.main_window import MainWindow
-from app.settings import open_settings
 from app.training.canvas_stats import short_number, stats_line
 from app.training.dataset_preview import wait_for_previews
 from app.training.device_info import DeviceCatalog
@@ -30,6 +29,7 @@ from app.training.session import TrainingSession, overfitting_message, overfitti
 from app.training.training_panel import TrainingPanel
 from app.training.worker import STEP_INTERVAL_S, TrainingWorker
 from graph_engine.training.events import FailedEvent, FinishedEvent, LayerStats, StoppedEvent
+from tests.app.training_windows import new_window
 
 RUN_TIMEOUT = 120_000  # ms: the first run of a process imports torch and builds the model code
 
@@ -42,13 +42,7 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def win(qtbot, tmp_path):
-    window = MainWindow(settings=open_settings(), autosaver=None)
-    qtbot.addWidget(window)
-    window.ask_save_changes = lambda: "discard"
-    window.show_error = lambda *args: None
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
+    window = new_window(qtbot)
     yield window
     assert window.training_session.shutdown(60_000), "a training thread did not end"
     window.shutdown_training()
