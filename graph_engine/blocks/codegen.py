@@ -19,10 +19,8 @@ from graph_engine.blocks import refs
 from graph_engine.blocks.model import BlockSpec
 from graph_engine.codegen.ir import BlockClass, CallFunction, CallModule, Placeholder, Program, Return
 from graph_engine.codegen.namespace import Namespace
-from graph_engine.codegen.printer import INDENT, format_value
+from graph_engine.codegen.printer import INDENT, MAX_LINE, format_value
 from graph_engine.errors import InvalidGraphError
-
-MAX_LINE = 110
 
 
 @dataclass
@@ -138,7 +136,7 @@ def _lower_definition(library, defn, runs, infos, block_names) -> tuple[BlockCla
                         f"{instr.result} in block {defn.name}: {key} differs between the block's instances, "
                         f"which one {defn.name} class cannot express", [])
         elif isinstance(instr.spec, BlockSpec):
-            _nested_constructor(library, decider, instr, raw_params, runs, infos)
+            _nested_constructor(library, decider, instr, raw_params, runs, infos, defn.sequential)
         elif instr.spec.arguments is not None:
             # A custom argument rule may compute with the values, so it gets numbers: they must agree.
             for key in instr.params:
@@ -159,7 +157,26 @@ def _lower_definition(library, defn, runs, infos, block_names) -> tuple[BlockCla
     signature = [(name, None) for name, _ in decider.hidden]
     signature += [(k, None) for k in info.params if k not in info.defaults]
     signature += [(k, format_value(_literal(info.defaults[k]))) for k in info.params if k in info.defaults]
-    return BlockClass(defn.name, defn.doc, signature, placeholders, body, ret), info
+    items = _sequential_items(defn, body) if defn.sequential else None
+    return BlockClass(defn.name, defn.doc, signature, placeholders, body, ret, items), info
+
+
+def _sequential_items(defn, body) -> list[str]:
+    """The nn.Sequential items of a sequential definition, in chain order: each layer's constructor (its
+    forward must be the plain call `layer(x)`, which is what nn.Sequential does)."""
+    from graph_engine.codegen.printer import _constructor
+
+    by_name = {instr.name: instr for instr in body if isinstance(instr, CallModule)}
+    order = defn.chain() or []
+    items = []
+    for node_id in order:
+        instr = by_name.get(node_id)
+        if instr is None or instr.port_vars or len(instr.args) != 1 or \
+                instr.spec.call_text("self.m", instr.args, instr.params) != f"self.m({instr.args[0]})":
+            raise InvalidGraphError(f"{node_id} in block {defn.name}: a sequential block holds only layers "
+                                    "called as layer(x); this one is not", [])
+        items.append(instr.constructor or _constructor(instr))
+    return items
 
 
 def _common_factor(params: list[Any], values: list[Any]) -> int | None:
@@ -177,7 +194,7 @@ def _module_getter(node_id: str, key: str):
     return lambda run: run.result.nodes[node_id].params.get(key)
 
 
-def _nested_constructor(library, decider, instr, raw_params, runs, infos) -> None:
+def _nested_constructor(library, decider, instr, raw_params, runs, infos, splice: bool = False) -> None:
     node_id = instr.name
     block = instr.spec.block
     nested = infos[block]
@@ -195,7 +212,7 @@ def _nested_constructor(library, decider, instr, raw_params, runs, infos) -> Non
             kwargs[arg] = decider.value(raw, lambda run, i=index, a=arg: copies_in(run)[i][a], arg,
                                         arg not in nested.params, f"{node_id}_{arg}")
         decided.append(kwargs)
-    instr.constructor = _instance_code(nested, decided, instr.spec.repeat)
+    instr.constructor = _instance_code(nested, decided, instr.spec.repeat, splice)
 
 
 def _instance_kwargs(info: _ClassInfo, run) -> dict[str, Any]:
@@ -204,10 +221,17 @@ def _instance_kwargs(info: _ClassInfo, run) -> dict[str, Any]:
     return kwargs
 
 
-def _instance_code(info: _ClassInfo, copies: list[dict[str, Any]], repeat: int | None) -> str:
+def _instance_code(info: _ClassInfo, copies: list[dict[str, Any]], repeat: int | None,
+                   splice: bool = False) -> str:
+    """The constructor of an instance; `splice`: the copies as items of the enclosing sequential block
+    (`*[Block() for _ in range(3)]`), so they take its positions rather than nesting one level down."""
     calls = [_call(info, kwargs) for kwargs in copies]
     if repeat is None:
         return calls[0]
+    if splice:
+        if len(set(calls)) == 1:
+            return calls[0] if repeat == 1 else f"*[{calls[0]} for _ in range({repeat})]"
+        return ", ".join(calls)
     if len(set(calls)) == 1:
         if repeat == 1:
             return f"nn.Sequential({calls[0]})"

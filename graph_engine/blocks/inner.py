@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph_engine.blocks import refs
+from graph_engine.blocks.model import sequential_problem
 from graph_engine.catalog.spec import ShapeError, TensorType
 from graph_engine.graph import Edge, Graph, Node
 from graph_engine.validation import Checker, CheckResult, Diagnostic
@@ -113,6 +114,10 @@ def _compute(library, name: str, params: dict[str, Any], inputs: tuple[TensorTyp
     if not ports_in or not ports_out:
         missing = "BlockInput" if not ports_in else "BlockOutput"
         out.fatal = (f"block {name} has no {missing}", f"add a {missing} node inside {name}: it defines a port")
+        return out
+    problem = sequential_problem(defn)
+    if problem:
+        out.fatal = (problem, "chain its layers, or make the block not sequential")
         return out
     if len(inputs) != len(ports_in):
         out.fatal = (f"block {name} has {len(ports_in)} input(s) but gets {len(inputs)}", "")

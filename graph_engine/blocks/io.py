@@ -16,7 +16,7 @@ from graph_engine.catalog.spec import REQUIRED
 from graph_engine.errors import ProjectError
 from graph_engine.project_io import MAX_NODES, graph_to_dict, parse_graph
 
-DEF_KEYS = ("doc", "params", "graph")
+DEF_KEYS = ("doc", "params", "graph", "sequential")
 PARAM_KEYS = ("kind", "default", "doc", "min", "max", "choices")
 
 
@@ -51,8 +51,11 @@ def parse_blocks(data: Any) -> BlockLibrary:
         if total > MAX_NODES:
             raise ProjectError(f"the blocks hold more than {MAX_NODES} nodes", field="blocks")
         params = _parse_params(name, item.get("params", {}), data)
+        sequential = item.get("sequential", False)
+        if not isinstance(sequential, bool):
+            raise ProjectError(f"sequential of block {name} must be true or false", field=f"{where}.sequential")
         extra = {k: v for k, v in item.items() if k not in DEF_KEYS}
-        library.add(BlockDef(name, graph, params, doc, extra), check_name=False)
+        library.add(BlockDef(name, graph, params, doc, extra, sequential), check_name=False)
     return library
 
 
@@ -97,6 +100,8 @@ def blocks_to_dict(library: BlockLibrary) -> dict[str, Any]:
         item: dict[str, Any] = {}
         if defn.doc:
             item["doc"] = defn.doc
+        if defn.sequential:
+            item["sequential"] = True
         item["params"] = {p.name: param_to_dict(p) for p in defn.params.values()}
         item["graph"] = graph_to_dict(defn.graph)
         for key, value in defn.extra.items():

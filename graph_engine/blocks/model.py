@@ -57,6 +57,9 @@ class BlockDef:
     params: dict[str, BlockParam] = field(default_factory=dict)
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # A sequential definition is a chain whose layers are numbered, not named: generated as an nn.Sequential
+    # subclass, so its state_dict keys are positions (`layer2.0.conv1.weight`, as torchvision's containers).
+    sequential: bool = False
 
     @property
     def inputs(self) -> list[str]:
@@ -72,7 +75,29 @@ class BlockDef:
 
     def copy(self, name: str | None = None) -> BlockDef:
         return BlockDef(name or self.name, self.graph.copy(), copy.deepcopy(self.params), self.doc,
-                        copy.deepcopy(self.extra))
+                        copy.deepcopy(self.extra), self.sequential)
+
+    def chain(self) -> list[str] | None:
+        """The node ids between BlockInput and BlockOutput in chain order, or None when the graph is not one
+        chain (what a sequential definition must be)."""
+        if len(self.inputs) != 1 or len(self.outputs) != 1:
+            return None
+        edges = self.graph.edges
+        order: list[str] = []
+        current = self.inputs[0]
+        for _ in range(len(self.graph)):
+            out = [e for e in edges if e.src == current]
+            if len(out) != 1 or out[0].src_port != 0 or out[0].dst_port != 0:
+                return None
+            current = out[0].dst
+            if current == self.outputs[0]:
+                break
+            order.append(current)
+        else:
+            return None
+        if len(order) + 2 != len(self.graph) or len(edges) != len(order) + 1:
+            return None
+        return order
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,19 @@ def param_problem(param: BlockParam, taken_blocks=()) -> str | None:
         return f"kind must be one of {', '.join(PARAM_KINDS)}, not {param.kind!r:.30}"
     if param.kind == "choice" and not param.choices:
         return "a choice param needs choices"
+    return None
+
+
+def sequential_problem(defn: BlockDef) -> str | None:
+    """Why a sequential definition cannot be an nn.Sequential, or None."""
+    if not defn.sequential:
+        return None
+    order = defn.chain()
+    if order is None:
+        return (f"block {defn.name} is sequential, so its graph must be one chain: a BlockInput, layers each "
+                "feeding the next, a BlockOutput")
+    if not order:
+        return f"block {defn.name} is sequential but holds no layers"
     return None
 
 

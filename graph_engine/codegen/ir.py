@@ -68,6 +68,9 @@ class BlockClass:
     placeholders: list[Placeholder]
     body: list[CallModule | CallFunction]
     ret: Return
+    # A sequential block (an nn.Sequential subclass): the constructor of each item, in order; a repeated
+    # item is one `*[...]` entry. None for an ordinary block class.
+    items: list[str] | None = None
 
     @property
     def modules(self) -> list[CallModule]:

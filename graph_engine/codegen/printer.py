@@ -11,6 +11,7 @@ from graph_engine.catalog.spec import ModuleCall
 from graph_engine.codegen.ir import BlockClass, CallFunction, CallModule, Placeholder, Program
 
 INDENT = "    "
+MAX_LINE = 110  # generated lines are wrapped to stay readable
 
 
 def format_value(value: Any) -> str:
@@ -91,12 +92,20 @@ def _block_class(block: BlockClass) -> list[str]:
     # A doc line from the file becomes a docstring only when it holds nothing that could end or escape the
     # literal; anything else is written through repr().
     doc = f'"""{block.doc}"""' if _PLAIN_DOC.match(block.doc) and not block.doc.endswith("'") else repr(block.doc)
-    lines = [f"class {block.class_name}(nn.Module):"]
+    base = "nn.Sequential" if block.items is not None else "nn.Module"
+    lines = [f"class {block.class_name}({base}):"]
     if block.doc:
         lines += [f"{INDENT}{doc}", ""]
     signature = ", ".join(["self"] + [name if default is None else f"{name}={default}"
                                       for name, default in block.signature])
-    lines += [f"{INDENT}def __init__({signature}):", f"{INDENT * 2}super().__init__()"]
+    lines.append(f"{INDENT}def __init__({signature}):")
+    if block.items is not None:  # nn.Sequential numbers its items and chains them: no forward to write
+        one_line = f"{INDENT * 2}super().__init__({', '.join(block.items)})"
+        if len(one_line) <= MAX_LINE:
+            return lines + [one_line, "", ""]
+        return lines + [f"{INDENT * 2}super().__init__(", *(f"{INDENT * 3}{item}," for item in block.items),
+                        f"{INDENT * 2})", "", ""]
+    lines.append(f"{INDENT * 2}super().__init__()")
     lines += _init_lines(block.body)
     args = ", ".join(["self"] + [p.name for p in block.placeholders])
     lines += ["", f"{INDENT}def forward({args}):"]
