@@ -238,8 +238,8 @@ class MainWindow(QMainWindow):
         add("save", "&Save", self.save, shortcuts=[K.Save], icon_name="save", tip="Save the project")
         add("save_as", "Save &As…", self.save_as, shortcuts=[QKeySequence("Ctrl+Shift+S")],
             tip="Save the project under a new name")
-        add("export_code", "&Export Code…", self.export_code, shortcuts=[QKeySequence("Ctrl+E")],
-            icon_name="export", tip="Write the network as standalone PyTorch code")
+        add("export_code", "&Export…", self.open_export_dialog, shortcuts=[QKeySequence("Ctrl+E")],
+            icon_name="export", tip="Export the code, a run's trained weights, train.py, ONNX or a bundle, checked")
         add("close_project", "&Close Project", self.close_project, shortcuts=[K.Close],
             tip="Close the project and go back to the welcome page")
         add("quit", "&Quit", self.close, shortcuts=[QKeySequence("Ctrl+Q")], tip="Quit LayerLoom")
@@ -937,6 +937,14 @@ class MainWindow(QMainWindow):
             return False
         self.show_message(f"Exported {path}; run `python {path.name}` to try it")
         return True
+
+    def open_export_dialog(self):
+        """File > Export… (app/export_dialog.py): the dialog, shown; returned for tests."""
+        from app.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.document, self.training_session, self)
+        dialog.show()
+        return dialog
 
     def close_project(self) -> bool:
         if not self.maybe_save():

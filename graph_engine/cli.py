@@ -273,39 +273,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.weights and any(_same_file(Path(t), Path(args.weights)) for t in (args.code, args.train_script, args.onnx)
                             if t):
         raise CliError(f"{_clean(args.weights)} is the weights file being exported; choose another output name")
-    failed: list[str] = []
-    state = _weights_for_export(project, result, args.weights)
-    if args.code:
-        _export_code(project, result, project_path, Path(args.code), args, state, failed)
-    if args.train_script:
-        from graph_engine.export import write_train_script
+    from graph_engine.export.export_files import ExportTargets, export_files
 
-        target = Path(args.train_script)
-        write_train_script(project, target, Path(args.code), base_dir=project_path.resolve().parent, result=result)
-        print(f"wrote {_clean(str(target))}: trains {_clean(project.name)} as the project is set up; run "
-              f"`python {_shell(target.name)}` or `torchrun --standalone --nproc_per_node 2 {_shell(target.name)}`")
-        _warn_dataset(project, result, project_path, target.name)
-    if args.onnx:
-        from graph_engine.export import export_onnx, verify_onnx
+    def show(line) -> None:
+        print(_clean(line.text), file=sys.stderr if line.kind == "warning" else sys.stdout)
 
-        exported = export_onnx(project, Path(args.onnx), state, result=result)
-        print(f"wrote {_clean(str(exported.path))}: ONNX opset {exported.opset}, inputs "
-              f"{', '.join(exported.input_names)} and outputs {', '.join(exported.output_names)} with a dynamic "
-              "batch dimension")
-        _report(verify_onnx(project, exported.path, reference_state=exported.state, result=result), failed)
-    if args.bundle:
-        from graph_engine.export import export_bundle
-
-        bundle = export_bundle(project, Path(args.bundle), state, project_path=project_path, result=result,
-                               force=args.force)
-        names = ", ".join(p.name for p in bundle.files.values())
-        print(f"wrote {_clean(str(bundle.folder))}: {_clean(names)}; see its README.md for the command lines")
-        _report(bundle.check, failed)
-        _warn_dataset(project, result, project_path, "train.py")
+    targets = ExportTargets(code=_path_or_none(args.code), train_script=_path_or_none(args.train_script),
+                            onnx=_path_or_none(args.onnx), bundle=_path_or_none(args.bundle))
+    lines = export_files(project, targets, weights=args.weights, weights_label=_clean(args.weights or ""),
+                         project_path=project_path, result=result, force=args.force, check_code=not args.no_check,
+                         report=show)
+    failed = [Path(line.target).name for line in lines if line.kind == "check" and not line.ok]
     if failed:
         raise CliError(f"the checked export failed for {', '.join(_clean(f) for f in failed)} (see the check "
                        "lines above)")
     return EXIT_OK
+
+
+def _path_or_none(text: str | None) -> Path | None:
+    return Path(text) if text else None
 
 
 def _refuse_colliding_outputs(args: argparse.Namespace, project_path: Path) -> None:
@@ -321,46 +307,6 @@ def _refuse_colliding_outputs(args: argparse.Namespace, project_path: Path) -> N
             if _same_file(target, other_target):
                 raise CliError(f"{other} and {option} would both write {_clean(str(target))}; give each export "
                                "its own file; nothing was written")
-
-
-def _weights_for_export(project: Project, result: CheckResult, weights: str | None):
-    """The --weights file's tensors, already loaded strictly into the network once (a clear error if they do not
-    fit); None without --weights."""
-    if not weights:
-        return None
-    from graph_engine.export.verify import reference_model
-    from graph_engine.export.weights import read_weights
-
-    model, _ = reference_model(project, result, read_weights(weights), _clean(weights))
-    return model.state_dict()
-
-
-def _export_code(project: Project, result: CheckResult, project_path: Path, target: Path,
-                 args: argparse.Namespace, state, failed: list[str]) -> None:
-    atomic_write_text(target, generate_code(project, result))
-    print(f"wrote {_clean(str(target))}: standalone PyTorch code for {_clean(project.name)} "
-          f"({result.total_params:,} parameters); run `python {_shell(target.name)}` to try it")
-    if args.no_check:
-        return
-    from graph_engine.export import verify_code
-
-    _report(verify_code(project, target, args.weights, reference_state=state, result=result), failed)
-
-
-def _warn_dataset(project: Project, result: CheckResult, project_path: Path, script: str) -> None:
-    """A training script is written even when the project's dataset does not fit its Input (the network may be
-    meant for other data), but the person is told now rather than when the script stops."""
-    from graph_engine.export.train_script import dataset_problem
-
-    problem = dataset_problem(project, base_dir=project_path.resolve().parent, result=result)
-    if problem:
-        print(f"warning: {_clean(script)} will stop as it starts: {_clean(problem)}", file=sys.stderr)
-
-
-def _report(report, failed: list[str]) -> None:
-    print(_clean(report.line()))
-    if not report.ok:
-        failed.append(Path(report.target).name)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -98,8 +99,8 @@ class RunsPanel(QWidget):
         self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         row.addWidget(self.hint, 1)
         self.remove_button = QPushButton("Delete", self)
-        self.remove_button.setToolTip("Delete the selected run and its folder (a run that is going cannot be "
-                                      "deleted)")
+        self.remove_button.setToolTip("Delete the selected run and its folder, after asking (it cannot be "
+                                      "undone; a run that is going cannot be deleted)")
         self.remove_button.clicked.connect(self._remove_selected)
         row.addWidget(self.remove_button)
         self.compare_button = QPushButton("Compare", self)
@@ -160,11 +161,19 @@ class RunsPanel(QWidget):
         finally:
             self._filling = False
 
+    def confirm_delete(self, name: str) -> bool:
+        """Ask before a run is deleted: its folder goes for good (no undo: the weights may be gigabytes)."""
+        answer = QMessageBox.question(
+            self, "Delete run?", f"Delete the run “{name}” and its folder (metrics, weights, checkpoints)?\n\n"
+            "This cannot be undone.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
     def _remove_selected(self) -> None:
         for item in self.tree.selectedItems():
             key = next((k for k, v in self._items.items() if v is item), None)
             run = self._runs.get(key)
-            if run is None or run is self.session.current:
+            if run is None or run is self.session.current or not self.confirm_delete(run.name):
                 continue
             self.session.remove_run(run)
             del self._items[key], self._runs[key]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.errors import InvalidGraphError, ProjectError
-from graph_engine.export.verify import ExportCheck, reference_model, verify_code
+from graph_engine.export.verify import ExportCheck, initial_state, reference_model, verify_code
 from graph_engine.export.weights import read_weights, save_weights
 from graph_engine.project import Project, class_name_for
 from graph_engine.project_io import atomic_write_text, read_json, save_project
@@ -64,8 +64,6 @@ def export_bundle(project: Project, folder: str | os.PathLike,
 
     `project_path` is the project's file (its name is reused, and its folder is where relative dataset paths
     start unless `base_dir` says otherwise)."""
-    import torch
-
     from graph_engine.codegen import generate_code
     from graph_engine.export.train_script import write_train_script
     from graph_engine.training.config import TrainingConfig
@@ -85,16 +83,14 @@ def export_bundle(project: Project, folder: str | os.PathLike,
         base_dir = Path(project_path).resolve().parent
     config = TrainingConfig.from_project(project)
     if weights is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.seed)  # the weights a training run with this seed starts from
-            model, _ = reference_model(project, result)
+        state = initial_state(project, result)  # the weights a training run with this seed starts from
         source = f"initial weights (seed {config.seed})"
     else:
         state = read_weights(weights) if isinstance(weights, str | os.PathLike) else weights
         model, _ = reference_model(project, result, state,
                                    str(weights) if isinstance(weights, str | os.PathLike) else "the weights")
         source = f"weights from {Path(weights).name}" if isinstance(weights, str | os.PathLike) else "given weights"
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     files = bundle_files(folder, project_path)
     project_name = files["project"].name

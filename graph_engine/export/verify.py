@@ -49,7 +49,7 @@ class ExportCheck:
     """The result of comparing an exported artifact with the in-app model."""
 
     target: str  # the file that was checked (as given)
-    kind: str  # "code" or "onnx"
+    kind: str  # "code", "onnx" or "weights"
     ok: bool
     max_abs_diff: float | None  # None when no comparison could be made
     atol: float
@@ -60,6 +60,11 @@ class ExportCheck:
     def line(self) -> str:
         """One line for the CLI: `check: model.py reproduces the in-app model (...): ok`."""
         name = Path(self.target).name
+        if self.kind == "weights":
+            if self.ok:
+                return f"check: {name} loads strictly into the network and equals the exported weights bitwise: ok"
+            diff = "" if self.max_abs_diff is None else f" (max abs diff {_num(self.max_abs_diff)})"
+            return f"check: {name} does NOT hold the exported weights{diff}: {self.reason}"
         batches = " and ".join(str(b) for b in self.batch_sizes)
         runner = " in onnxruntime" if self.kind == "onnx" else ""
         what = f"batch{'es' if len(self.batch_sizes) > 1 else ''} {batches}"
@@ -247,6 +252,48 @@ def verify_onnx(project: Project, onnx_path: str | os.PathLike, *, reference_sta
     return ExportCheck(target, "onnx", True, worst, atol, batches, "", rtol)
 
 
+def initial_state(project: Project, result: CheckResult | None = None) -> dict[str, Any]:
+    """The weights a training run with the project's seed starts from (a copy; torch's random state is kept)."""
+    import torch
+
+    from graph_engine.training.config import TrainingConfig
+
+    seed = TrainingConfig.from_project(project).seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model, _ = reference_model(project, result)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def verify_weights(project: Project, weights_path: str | os.PathLike, reference_state: Mapping[str, Any], *,
+                   result: CheckResult | None = None) -> ExportCheck:
+    """Read an exported weights file back, load it strictly into the network and compare every tensor with the
+    weights meant to be exported (bitwise: a weights file is a copy, not a computation)."""
+    import torch
+
+    target = str(weights_path)
+
+    def fail(reason: str, diff: float | None = None) -> ExportCheck:
+        return ExportCheck(target, "weights", False, diff, 0.0, (), reason)
+
+    try:
+        state = read_weights(weights_path)
+        model, _ = reference_model(project, result, state, target)
+    except WeightsError as exc:
+        return fail(str(exc))
+    loaded = model.state_dict()
+    worst = 0.0
+    for key, want in reference_state.items():
+        got = loaded.get(key)
+        if got is None or got.shape != want.shape:
+            return fail(f"{key} is missing or has another shape")
+        if not torch.equal(got.cpu(), want.detach().cpu()):
+            worst = max(worst, float((got.double().cpu() - want.detach().double().cpu()).abs().max()))
+    if worst:
+        return fail("the tensors differ from the weights exported", worst)
+    return ExportCheck(target, "weights", True, 0.0, 0.0, (), "")
+
+
 def _node_ops(project: Project) -> dict[str, str]:
     return {n.id: n.op for n in project.graph}
 
@@ -256,5 +303,5 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-__all__ = ["CODE_ATOL", "CODE_RTOL", "ONNX_ATOL", "ONNX_RTOL", "ExportCheck", "load_module_from_file", "probe_inputs", "reference_model",
-           "verify_code", "verify_onnx"]
+__all__ = ["CODE_ATOL", "CODE_RTOL", "ONNX_ATOL", "ONNX_RTOL", "ExportCheck", "initial_state", "load_module_from_file",
+           "probe_inputs", "reference_model", "verify_code", "verify_onnx", "verify_weights"]

@@ -74,7 +74,13 @@ def test_a_run_is_listed_again_in_a_second_window(qtbot, tmp_path):
         item.setText(0, "  ")  # an empty name is refused and the old one shows again
         assert item.text(0) == "two epochs"
         panel.tree.setCurrentItem(item)
+        asked = []
+        panel.confirm_delete = lambda name: asked.append(name) or False  # "Cancel": the run stays
         qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+        assert asked == ["two epochs"] and info.folder.exists() and len(second.training_session.runs) == 2
+        panel.confirm_delete = lambda name: asked.append(name) or True  # "Yes": gone for good
+        qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+        assert asked == ["two epochs"] * 2
         assert not info.folder.exists() and second.training_session.runs == [again[1]]
         # The project the wider run trained opens as a new project.
         panel.tree.setCurrentItem(panel.item_for(again[1]))
