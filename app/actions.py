@@ -26,6 +26,8 @@ from PySide6.QtGui import (
     QPixmap,
 )
 
+from graph_engine.resource_files import resource_path
+
 Draw = Callable[[QPainter], None]  # draws in a 24x24 box with the pen already set
 
 
@@ -222,8 +224,8 @@ def icon(name: str) -> QIcon:
 
 
 # The application icon's files (made from layerloom.svg by installers/make_icons.py). They live next to the
-# templates: graph_engine/../resources, in a checkout, an installed wheel and the PyInstaller bundle alike.
-ICONS_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
+# templates, in the folder graph_engine/resource_files.py finds (a checkout, a wheel, the bundle).
+ICONS_DIR = resource_path("icons")
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 

@@ -66,6 +66,7 @@ from app.file_ops import (
     write_project,
     write_text_atomic,
 )
+from app.help.windows import show_getting_started, show_read_more, show_shortcuts
 from app.panels import CodeViewPanel, DiagnosticsPanel, InspectorPanel, PalettePanel, StatusInfo
 from app.settings import RecentFiles, open_settings
 from app.training.canvas_stats import CanvasStats
@@ -283,6 +284,11 @@ class MainWindow(QMainWindow):
             tip="Lay the network out left to right")
         add("reset_layout", "&Reset Panel Layout", self.reset_layout,
             tip="Put the panels back where they were at first start")
+        add("getting_started", "&Getting Started", lambda: show_getting_started(self), shortcuts=[K.HelpContents, "F1"],
+            tip="A short guide: palette, canvas, connect, check, train, export")
+        add("shortcuts", "&Keyboard Shortcuts", lambda: show_shortcuts(self), shortcuts=["Ctrl+/"],
+            tip="Every shortcut, searchable")
+        add("read_more", "&Read More", lambda: show_read_more(self), tip="The README and the documentation")
         add("about", "&About LayerLoom", self.show_about)
         a["about"].setMenuRole(QAction.MenuRole.AboutRole)
         add("about_qt", "About &Qt", QApplication.aboutQt)
@@ -357,6 +363,8 @@ class MainWindow(QMainWindow):
         self.train_menu = train_menu
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addActions([a["getting_started"], a["shortcuts"], a["read_more"]])
+        help_menu.addSeparator()
         help_menu.addActions([a["about"], a["about_qt"]])
 
     def _build_toolbar(self) -> None:

@@ -47,7 +47,14 @@ from graph_engine.codegen import generate_code
 from graph_engine.errors import NewerFormatError, NotAProjectError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import atomic_write_text, load_project, save_project
-from graph_engine.templates import SUFFIX, UnknownTemplateError, get_template, list_templates, load_template
+from graph_engine.templates import (
+    SUFFIX,
+    UnknownTemplateError,
+    get_template,
+    list_templates,
+    load_template,
+    templates_dir,
+)
 from graph_engine.training.cli_train import add_train_arguments
 from graph_engine.training.settings import batch_size_of
 from graph_engine.training.settings_spec import default_of
@@ -391,7 +398,7 @@ def _confirm_running(source: Path, name: str, yes: bool) -> bool:
 def cmd_templates(args: argparse.Namespace) -> int:
     templates = list_templates()
     if not templates:
-        raise CliError("no built-in templates were found (the resources/templates folder is missing)")
+        raise CliError(f"no built-in templates were found (the folder {templates_dir()} is missing or empty)")
     width = max(len(t.name) for t in templates)
     for t in templates:
         print(f"{t.name:<{width}}  {_clean(t.summary or t.title)}")

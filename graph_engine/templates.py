@@ -6,10 +6,9 @@ screen use; its title is the project's "name"; its description is the top-level 
 unknown key to the project format, so it survives loading and saving and travels into projects made from the
 template). The first sentence of the description is its one-line summary.
 
-Where the folder is. Templates live in the repository's `resources/templates`, found relative to this package
-(`graph_engine/../resources/templates`). That holds for a source checkout and for the editable install this
-project uses. A wheel would need the folder shipped as package data (or moved under graph_engine/); until
-then `LAYERLOOM_TEMPLATES` may point at another folder.
+Where the folder is. Templates live in the repository's `resources/templates`; a wheel installs them as
+package data of the engine (graph_engine/resource_files.py finds either). `LAYERLOOM_TEMPLATES` may point at
+another folder.
 
 Names are looked up only among the files that exist (a closed set, like layer ops), so a name from the command
 line never becomes a path by itself.
@@ -26,6 +25,7 @@ from pathlib import Path
 from graph_engine.errors import NotAProjectError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import load_project, read_json
+from graph_engine.resource_files import resource_path
 
 SUFFIX = ".layerloom.json"
 TEMPLATES_ENV = "LAYERLOOM_TEMPLATES"
@@ -61,7 +61,7 @@ def templates_dir() -> Path:
     override = os.environ.get(TEMPLATES_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "resources" / "templates"
+    return resource_path("templates")
 
 
 def list_templates() -> list[TemplateInfo]:

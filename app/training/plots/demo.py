@@ -11,21 +11,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from graph_engine.training.events import StepEvent
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def record_run(template: str, run: Any, **overrides: Any) -> Any:
     """Train resources/templates/<template>.layerloom.json on the CPU and feed every event into `run`
     (a RunData), steps batched by epoch. Returns the terminal event. `overrides`: TrainingConfig keys."""
     from graph_engine.project_io import load_project
+    from graph_engine.templates import get_template
     from graph_engine.training import Trainer, TrainingConfig
 
-    project = load_project(REPO / "resources" / "templates" / f"{template}.layerloom.json")
+    project = load_project(get_template(template).path)
     config = TrainingConfig.from_project(project).with_overrides(device="cpu", **overrides)
     run.config = config.to_dict()
     run.epochs_planned = config.epochs
