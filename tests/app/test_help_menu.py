@@ -111,7 +111,7 @@ def test_a_changed_key_is_what_the_guide_says(window):
     assert "<b>Ctrl+Shift+R</b>" in getting_started_html(window.actions_by_name)
     window.actions_by_name["export_code"].setShortcuts([])
     text = getting_started_html(window.actions_by_name)
-    assert "Export Code</b>)" not in text and "Export Code</b> writes" in text  # no empty "()"
+    assert "Export</b>)" not in text and "Export</b> writes" in text  # no empty "()"
 
 
 def test_read_more_shows_the_readme_and_opens_the_docs_in_place(window, qtbot):
