@@ -52,6 +52,7 @@ from app.actions import app_icon, icon, make_action
 from app.autosave import Autosaver, RecoverableSession, find_recoverable
 from app.canvas import CanvasView
 from app.canvas.appearance import HEADER_H, NODE_WIDTH
+from app.canvas.clipboard import clipboard_has_nodes
 from app.canvas.view import PLACE_GAP
 from app.document import Document, EditRefused
 from app.file_ops import (
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
         self.statusBar().messageChanged.connect(self._status_message_changed)
         self.recent.changed.connect(self._recent_changed)
+        QApplication.clipboard().dataChanged.connect(self._update_paste)
         session = self.training_session
         session.state_changed.connect(self._training_state_changed)
         session.run_added.connect(self._run_added)
@@ -566,6 +568,11 @@ class MainWindow(QMainWindow):
         has_selection = editing and bool(self.document and self.document.selection)
         for name in ("cut", "copy", "duplicate", "delete"):
             self.actions_by_name[name].setEnabled(has_selection)
+        self._update_paste()
+
+    def _update_paste(self) -> None:
+        """Paste is enabled only while the clipboard holds layers (followed through dataChanged)."""
+        self.actions_by_name["paste"].setEnabled(not self._welcome and clipboard_has_nodes())
 
     def show_message(self, text: str, timeout_ms: int = MESSAGE_MS) -> None:
         self.statusBar().showMessage(text, timeout_ms)

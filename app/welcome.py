@@ -36,7 +36,9 @@ from graph_engine.templates import TemplateInfo, list_templates
 EMPTY = ""  # the "Empty project" card's name
 THUMB_SIZE = QSize(216, 112)
 CARD_WIDTH = THUMB_SIZE.width() + 2
-SUMMARY_LINES = 2
+SIDE_WIDTH = 250  # the Start / Recent column
+RECENT_TEXT_WIDTH = SIDE_WIDTH - 40  # its labels' text (margins and the layout's), elided to fit
+SUMMARY_LINES = 3  # every built-in summary fits whole in three lines; a longer one is elided (the tooltip has it all)
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -350,7 +352,7 @@ class WelcomePage(QScrollArea):
         side.addStretch(1)
         side_widget = QWidget(content)
         side_widget.setLayout(side)
-        side_widget.setFixedWidth(250)
+        side_widget.setFixedWidth(SIDE_WIDTH)
         side_widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         body.addWidget(side_widget, 0)
 
@@ -385,9 +387,16 @@ class WelcomePage(QScrollArea):
         for path in paths:
             label = QLabel(self.widget())
             label.setTextFormat(Qt.TextFormat.RichText)
+            # A long name or folder is elided (never clipped mid-letter); the tooltip has the whole path.
+            bold = QFont(label.font())
+            bold.setBold(True)
+            name = QFontMetrics(bold).elidedText(path.name.removesuffix(".layerloom.json"),
+                                                 Qt.TextElideMode.ElideRight, RECENT_TEXT_WIDTH)
+            folder = QFontMetrics(label.font()).elidedText(_short_folder(path.parent), Qt.TextElideMode.ElideMiddle,
+                                                           RECENT_TEXT_WIDTH)
             label.setText(f'<a href="{_escape(str(path))}" style="text-decoration:none">'
-                          f'<b>{_escape(path.name.removesuffix(".layerloom.json"))}</b></a><br>'
-                          f'<span style="color:{self._muted_color()}">{_escape(_short_folder(path.parent))}</span>')
+                          f'<b>{_escape(name)}</b></a><br>'
+                          f'<span style="color:{self._muted_color()}">{_escape(folder)}</span>')
             label.setToolTip(str(path))
             label.setCursor(Qt.CursorShape.PointingHandCursor)
             label.linkActivated.connect(lambda _link, p=path: self.recent_chosen.emit(p))

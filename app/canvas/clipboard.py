@@ -61,6 +61,19 @@ def selection_mime(graph: Graph, node_ids: Iterable[str]) -> QMimeData | None:
     return mime
 
 
+def _looks_like_nodes(text: str) -> bool:
+    text = text.strip()
+    return text.startswith("{") and '"nodes"' in text
+
+
+def mime_has_nodes(mime: QMimeData | None) -> bool:
+    """Whether `mime` holds layers Paste could take: our mime type, or text shaped like its JSON. Cheap (no
+    parsing), for enabling Paste each time the clipboard changes; pasting still parses strictly."""
+    if mime is None:
+        return False
+    return mime.hasFormat(NODES_MIME) or (mime.hasText() and _looks_like_nodes(mime.text()))
+
+
 def nodes_from_mime(mime: QMimeData | None) -> tuple[list[Node], list[Edge]] | None:
     """Layers held by `mime`: our own mime type, or text/plain holding the same JSON. None when it holds
     neither; ClipboardError when it claims to but is malformed."""
@@ -70,7 +83,7 @@ def nodes_from_mime(mime: QMimeData | None) -> tuple[list[Node], list[Edge]] | N
         return nodes_from_json(bytes(mime.data(NODES_MIME).data()))
     if mime.hasText():
         text = mime.text().strip()
-        if text.startswith("{") and '"nodes"' in text:
+        if _looks_like_nodes(text):
             try:
                 return nodes_from_json(text)
             except ClipboardError:
@@ -86,6 +99,10 @@ def copy_to_clipboard(graph: Graph, node_ids: Iterable[str]) -> int:
         return 0
     QGuiApplication.clipboard().setMimeData(mime)
     return len([i for i in ids if i in graph])
+
+
+def clipboard_has_nodes() -> bool:
+    return mime_has_nodes(QGuiApplication.clipboard().mimeData())
 
 
 def clipboard_nodes() -> tuple[list[Node], list[Edge]] | None:

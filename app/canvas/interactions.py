@@ -5,9 +5,11 @@ NewLinkAction: a drag from an output port (or backwards from an input port). At 
 port is judged with `Document.connection_problem`: valid ones are highlighted, invalid ones dimmed and keep
 their reason. Ports nearest the press are judged first, synchronously; on a very large graph the rest are
 judged in slices of a few milliseconds on idle time, so the drag starts at once. Dropping on a valid port
-connects; on an invalid one refuses with the reason (a `message` and a tooltip at the cursor) and adds
+connects; on an invalid one refuses with the reason (a `message`, which the status bar shows) and adds
 nothing; on a node's body picks the first valid port of that node; on empty canvas asks for the quick-add
-popup wired to the dragged port.
+popup wired to the dragged port. The reason shown as a tooltip while the drag hovers an invalid port goes
+away when the drag ends or is cancelled (a tooltip left at the drop point floated over the canvas until the
+mouse happened to move far enough).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class NewLinkAction(QObject):
         self._pending: list[PortItem] = []
         self._touched: list[PortItem] = []
         self._tip_port: PortItem | None = None
+        self._tip_shown = False  # a reason is showing as a tooltip
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -156,12 +159,14 @@ class NewLinkAction(QObject):
             self._tip_port = target
             if problem and screen_pos is not None:
                 QToolTip.showText(screen_pos, problem)
-            elif screen_pos is not None:
+                self._tip_shown = True
+            elif self._tip_shown:
                 QToolTip.hideText()
+                self._tip_shown = False
 
     # ---- ending ------------------------------------------------------------------------------------------
 
-    def finish(self, scene_pos: QPointF, screen_pos: QPoint | None = None) -> None:
+    def finish(self, scene_pos: QPointF) -> None:
         """The mouse was released at `scene_pos`: connect, refuse, or ask for the quick-add popup."""
         if self.finished:
             return
@@ -169,9 +174,9 @@ class NewLinkAction(QObject):
         node = None if target is not None else self.node_at(scene_pos)
         try:
             if target is not None:
-                self._drop_on(target, screen_pos)
+                self._drop_on(target)
             elif node is not None and node is not self.port.node_item:
-                self._drop_on_node(node, screen_pos)
+                self._drop_on_node(node)
             elif node is None:
                 wiring = ({"connect_from": (self.port.node_id, self.port.index)} if self.from_output
                           else {"connect_to": (self.port.node_id, self.port.index)})
@@ -180,32 +185,30 @@ class NewLinkAction(QObject):
         finally:
             self.cleanup()
 
-    def _drop_on(self, target: PortItem, screen_pos: QPoint | None) -> None:
+    def _drop_on(self, target: PortItem) -> None:
         problem = self.problem_for(target)
         edge = self.edge_to(target)
         if problem is not None:
-            self._refuse(edge, problem, screen_pos)
+            self._refuse(edge, problem)
             return
         self.scene.connect_edge(edge)
 
-    def _drop_on_node(self, node: NodeItem, screen_pos: QPoint | None) -> None:
+    def _drop_on_node(self, node: NodeItem) -> None:
         ports = node.inputs if self.from_output else node.outputs
         if not ports:
             what = "inputs" if self.from_output else "outputs"
-            self._refuse(None, f"{node.node_id} has no {what}", screen_pos, node.node_id)
+            self._refuse(None, f"{node.node_id} has no {what}", node.node_id)
             return
         valid = [p for p in ports if self.problem_for(p) is None]
         free = [p for p in valid if not p.connected]
         if valid:
             self.scene.connect_edge(self.edge_to((free or valid)[0]))
         else:
-            self._refuse(self.edge_to(ports[0]), self.problem_for(ports[0]) or "", screen_pos)
+            self._refuse(self.edge_to(ports[0]), self.problem_for(ports[0]) or "")
 
-    def _refuse(self, edge: Edge | None, problem: str, screen_pos: QPoint | None, node_id: str = "") -> None:
+    def _refuse(self, edge: Edge | None, problem: str, node_id: str = "") -> None:
         where = f"{edge.src} → {edge.dst}" if edge is not None else node_id
         self.scene.message.emit(f"Cannot connect {where}: {problem}")
-        if screen_pos is not None:
-            QToolTip.showText(screen_pos, problem)
 
     def cancel(self) -> None:
         """Abandon the drag (Escape, another button, the source node deleted)."""
@@ -217,6 +220,9 @@ class NewLinkAction(QObject):
             return
         self.finished = True
         self._timer.stop()
+        if self._tip_shown:
+            QToolTip.hideText()
+            self._tip_shown = False
         for port in self._touched:
             if port.scene() is not None:
                 port.set_state(PortState.NORMAL)

@@ -348,7 +348,7 @@ class CanvasScene(QGraphicsScene):
         if self.link_action is not None:
             action = self.link_action
             if event.button() == Qt.MouseButton.LeftButton:
-                action.finish(event.scenePos(), event.screenPos())
+                action.finish(event.scenePos())
             else:
                 action.cancel()
             event.accept()

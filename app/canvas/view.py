@@ -37,7 +37,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QMenu, QWidget
 
 from app.canvas.appearance import HEADER_H, NODE_WIDTH, PORT_Y0, CanvasColors
-from app.canvas.clipboard import ClipboardError, clipboard_nodes, copy_to_clipboard
+from app.canvas.clipboard import ClipboardError, clipboard_has_nodes, clipboard_nodes, copy_to_clipboard
 from app.canvas.node_item import NodeItem
 from app.canvas.quick_add import QuickAddPopup
 from app.canvas.scene import CanvasScene
@@ -598,7 +598,7 @@ class CanvasView(QGraphicsView):
             self._action(menu, "Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         else:
             self._action(menu, "Add layer…", lambda: self.open_quick_add("", at, {}))
-            self._action(menu, "Paste", self.paste, QKeySequence.StandardKey.Paste)
+            self._action(menu, "Paste", self.paste, QKeySequence.StandardKey.Paste).setEnabled(clipboard_has_nodes())
             menu.addSeparator()
             self._action(menu, "Select all", self.select_all, QKeySequence.StandardKey.SelectAll)
             self._action(menu, "Fit all", self.fit_all, QKeySequence(Qt.Key.Key_Home))

@@ -7,10 +7,15 @@ Columns: the run (with its overlay check box), the network, the dataset, optimis
 done / planned, the final validation metric (accuracy for classification, R² otherwise; the loss when there is
 no validation set) and the status. Rows follow `session.run_changed`, which fires per epoch and at the end,
 never per step.
+
+The list sits in a narrow pane beside the plots, so nothing in it needs the full width to be read: the
+network and dataset columns are capped and elide their text, every row's tooltip holds all of its fields
+whole (hover any cell), and the hint has a line of its own above the buttons.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +36,10 @@ from PySide6.QtWidgets import (
 from app.training.session import TrainingSession
 
 COLUMNS = ("Run", "Network", "Dataset", "Optimizer", "Epochs", "Val metric", "Status")
+NETWORK, DATASET = COLUMNS.index("Network"), COLUMNS.index("Dataset")
+CAPPED_WIDTH = {NETWORK: 150, DATASET: 110}  # px: wider names elide, the tooltip has them whole
+# Shown in this order (the logical columns stay COLUMNS): how a run ended first, where it came from after.
+SHOWN_ORDER = ("Run", "Val metric", "Status", "Epochs", "Network", "Dataset", "Optimizer")
 STATUS_TEXT = {"running": "running", "paused": "paused", "finished": "finished", "stopped": "stopped",
                "failed": "failed"}
 
@@ -61,6 +70,16 @@ def dataset_text(config: dict[str, Any]) -> str:
     return str(ds.get("name", "?")) if isinstance(ds, dict) else str(ds or "digits")
 
 
+def row_tooltip(texts: tuple[str, ...], failure: str = "") -> str:
+    """Every field of a row, whole, one per line (and why it failed)."""
+    lines = [f"<b>{html.escape(texts[0])}</b>"]
+    lines += [f"{html.escape(name)}: {html.escape(text)}" for name, text in zip(COLUMNS[1:], texts[1:], strict=True)
+              if text]
+    if failure:
+        lines.append(f"<br>{html.escape(failure)}")
+    return "<br>".join(lines)
+
+
 class RunsPanel(QWidget):
     """See the module docstring. `run_activated(RunData)` after a double-click (the dashboard shows it)."""
 
@@ -85,19 +104,27 @@ class RunsPanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in CAPPED_WIDTH.items():
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
+        for visual, name in enumerate(SHOWN_ORDER):
+            header.moveSection(header.visualIndex(COLUMNS.index(name)), visual)
         self.tree.itemChanged.connect(self._item_changed)
         # F2 or a click on the selected row renames; a double-click shows the run.
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
                                   | QAbstractItemView.EditTrigger.SelectedClicked)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._activate(item))
         layout.addWidget(self.tree, 1)
-        row = QHBoxLayout()
         self.hint = QLabel("Tick runs to overlay their curves; double-click one to show it.", self)
         self.hint.setWordWrap(True)
         self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        row.addWidget(self.hint, 1)
+        layout.addWidget(self.hint)
+        row = QHBoxLayout()
+        row.addStretch(1)
         self.remove_button = QPushButton("Delete", self)
         self.remove_button.setToolTip("Delete the selected run and its folder, after asking (it cannot be "
                                       "undone; a run that is going cannot be deleted)")
@@ -156,10 +183,19 @@ class RunsPanel(QWidget):
             for col, text in enumerate(texts):
                 if item.text(col) != text:
                     item.setText(col, text)
-            if run.status == "failed" and run.failure is not None:
-                item.setToolTip(6, run.failure.message)
+            tip = row_tooltip(texts, run.failure.message if run.status == "failed" and run.failure else "")
+            for col in range(len(texts)):
+                item.setToolTip(col, tip)
+            self._fit_capped_columns()
         finally:
             self._filling = False
+
+    def _fit_capped_columns(self) -> None:
+        """The capped columns as wide as their widest text, up to their cap."""
+        header = self.tree.header()
+        for column, cap in CAPPED_WIDTH.items():
+            wanted = max(self.tree.sizeHintForColumn(column), header.sectionSizeHint(column))
+            header.resizeSection(column, min(cap, wanted))
 
     def confirm_delete(self, name: str) -> bool:
         """Ask before a run is deleted: its folder goes for good (no undo: the weights may be gigabytes)."""
@@ -254,4 +290,4 @@ class RunsPanel(QWidget):
             self.run_activated.emit(run)
 
 
-__all__ = ["COLUMNS", "RunsPanel", "dataset_text", "final_metric", "optimizer_text"]
+__all__ = ["COLUMNS", "RunsPanel", "dataset_text", "final_metric", "optimizer_text", "row_tooltip"]

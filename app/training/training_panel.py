@@ -136,6 +136,7 @@ class TrainingPanel(QWidget):
         self._failure_node: str | None = None
         self._refreshing = False
         self._dataset_name = ""
+        self._device_values: list[str] = []  # training.device values of the devices found on this machine
         self.seen = False  # shown on screen at least once (Train > Start shows it first: main_window)
 
         outer = QVBoxLayout(self)
@@ -363,6 +364,7 @@ class TrainingPanel(QWidget):
                     other, values = described.shown_when
                     self._set_row_visible(described.key, read_setting(training, other) in values)
             self._select_device(read_setting(training, "device"))
+            self._show_mixed_precision()
             if self.preview.isVisible():
                 self._update_preview()
         finally:
@@ -468,6 +470,7 @@ class TrainingPanel(QWidget):
         return path
 
     def _fill_devices(self, choices: list[DeviceChoice]) -> None:
+        self._device_values = [choice.value for choice in choices]
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         for choice in choices:
@@ -475,6 +478,7 @@ class TrainingPanel(QWidget):
             self.device_combo.setItemData(self.device_combo.count() - 1, choice.detail, Qt.ItemDataRole.ToolTipRole)
         self.device_combo.blockSignals(False)
         self._select_device(read_setting(self.training, "device"))
+        self._show_mixed_precision()
 
     def _select_device(self, value: str) -> None:
         index = self.device_combo.findData(value)
@@ -486,6 +490,33 @@ class TrainingPanel(QWidget):
         self.device_combo.blockSignals(True)
         self.device_combo.setCurrentIndex(index)
         self.device_combo.blockSignals(False)
+
+    def trains_on_cuda(self) -> bool:
+        """Whether a run with the chosen device would train on a CUDA GPU of this machine."""
+        device = str(read_setting(self.training, "device"))
+        gpus = [v for v in self._device_values if v.startswith("cuda")]
+        return bool(gpus) and (device == "auto" or device == "cuda" or device in gpus)
+
+    def _show_mixed_precision(self) -> None:
+        """Mixed precision applies on a CUDA GPU only: elsewhere its box is unticked and disabled (whatever
+        the file says, which the tooltip tells), so a CPU-only machine never shows it on."""
+        editor = self.editors.get("mixed_precision")
+        if editor is None:
+            return
+        applies = self.trains_on_cuda()
+        editor.revert()  # the project's value
+        check = editor.primary_input
+        tip = param_tooltip(self._params["mixed_precision"])
+        if not applies:
+            saved = bool(read_setting(self.training, "mixed_precision"))
+            check.blockSignals(True)
+            check.setChecked(False)
+            check.blockSignals(False)
+            where = "no CUDA GPU was found on this machine" if not any(
+                v.startswith("cuda") for v in self._device_values) else "the chosen device is not a CUDA GPU"
+            tip = f"Off: {where}." + (" The project asks for it on a CUDA GPU." if saved else "")
+        check.setEnabled(applies)
+        check.setToolTip(tip)
 
     def _device_chosen(self, index: int) -> None:
         value = self.device_combo.itemData(index)

@@ -26,7 +26,7 @@ Keys (all optional):
 | early_stopping | null/false, true, or {"patience", "min_delta", "enabled"} | off |
 | augment | {"shift", "flip", "noise"} (graph_engine.data.AUGMENT_PARAMS) | off |
 | probe_every | steps between probes, 0 = never | 50 |
-| mixed_precision | bool: float16 autocast + GradScaler, used on CUDA only | true |
+| mixed_precision | bool: float16 autocast + GradScaler, used on CUDA only | false |
 
 Schedule params: step {step_size (epochs, default epochs // 3), gamma 0.1}; cosine {min_lr 0} (T_max =
 epochs); onecycle {max_lr (default: the optimizer's lr), pct_start 0.3} (stepped every batch); plateau

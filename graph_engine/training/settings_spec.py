@@ -95,8 +95,10 @@ SETTINGS: tuple[Setting, ...] = (
        min=0.0, nullable=True),
     _s("device", "Device", "device", P.CHOICE, "auto", "where the run trains (cuda:N picks one GPU)",
        choices=DEVICES),
-    _s("mixed_precision", "Device", "mixed precision", P.BOOL, True,
-       "float16 autocast on CUDA GPUs (ignored elsewhere)"),
+    # Off unless asked for: float16 changes the numbers a run gives, and it can apply only on a CUDA GPU
+    # (docs/DECISIONS.md, "The first hour, continued").
+    _s("mixed_precision", "Device", "mixed precision", P.BOOL, False,
+       "float16 autocast on a CUDA GPU: faster there, slightly different numbers (ignored elsewhere)"),
     _s("probe_every", "Device", "probe every", P.INT, 50,
        "steps between layer statistics for the live plots (0: never)", min=0, max=1_000_000),
 )

@@ -20,7 +20,7 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.canvas import OP_MIME, CanvasView, EdgeItem, NodeItem, PortItem
 from app.canvas.clipboard import NODES_MIME, nodes_from_json
@@ -333,6 +333,26 @@ def test_dropping_on_an_incompatible_port_is_refused_with_the_reason(view, docum
         drag(view, port_pos(view, "fc", True), port_pos(view, "conv", False))
     assert "loop" in blocker.args[0]
     assert list(document.graph.edges) == before[0]
+
+
+def test_the_reason_tooltip_goes_when_the_drag_ends_or_is_cancelled(view, document, qtbot):
+    viewport = view.viewport()
+    reason = document.connection_problem(Edge("fc", "conv2"))
+    for end in ("release", "escape"):
+        start, over = port_pos(view, "fc", True), port_pos(view, "conv2", False)
+        QTest.mousePress(viewport, LEFT, NO_MOD, start)
+        QTest.mouseMove(viewport, start + QPoint(20, 20))
+        QTest.mouseMove(viewport, over)
+        assert view.canvas.link_action is not None
+        assert QToolTip.isVisible() and QToolTip.text() == reason  # shown while hovering the invalid port
+        if end == "release":
+            QTest.mouseRelease(viewport, LEFT, NO_MOD, over)
+        else:
+            QTest.keyClick(view, Qt.Key.Key_Escape)
+            QTest.mouseRelease(viewport, LEFT, NO_MOD, over)
+        assert view.canvas.link_action is None
+        assert not QToolTip.isVisible(), end
+    assert len(document.graph.edges) == len(SMALL["edges"])
 
 
 def test_dropping_a_link_on_empty_canvas_opens_quick_add_wired_to_the_port(view, document, qtbot):

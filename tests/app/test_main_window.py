@@ -216,6 +216,25 @@ def test_plain_key_shortcuts_only_act_on_the_canvas(win, qtbot):
     assert "act1" in window.document.graph
 
 
+def test_paste_is_enabled_only_while_the_clipboard_holds_layers(win, qtbot):
+    window, _ = win
+    clipboard = QGuiApplication.clipboard()
+    clipboard.clear()
+    paste = window.actions_by_name["paste"]
+    window.new_from_template("lenet5")
+    assert not paste.isEnabled()
+    window.document.set_selection(["act1"])
+    window.actions_by_name["copy"].trigger()
+    qtbot.waitUntil(paste.isEnabled, timeout=2000)  # followed through QClipboard.dataChanged
+    clipboard.setText("just some words")
+    qtbot.waitUntil(lambda: not paste.isEnabled(), timeout=2000)
+    clipboard.setText('{"nodes": [{"id": "x", "op": "ReLU"}], "edges": []}')  # the JSON as text pastes too
+    qtbot.waitUntil(paste.isEnabled, timeout=2000)
+    window.close_project()  # the welcome page: nothing to paste into
+    assert not paste.isEnabled()
+    clipboard.clear()
+
+
 def test_zoom_and_fit_actions(win, qtbot):
     window, _ = win
     window.new_from_template("mlp_digits")

@@ -129,3 +129,35 @@ def test_a_stopped_run_resumes_from_its_checkpoint(qtbot, tmp_path):
         assert int(run.records[done]["step"]) > last_step  # it went on from the checkpoint, not from step 0
     finally:
         assert window.training_session.shutdown(60_000)
+
+
+def test_the_run_list_can_be_read_whole_in_a_narrow_pane(qtbot):
+    """Long names elide in capped columns, the outcome comes first, and every cell's tooltip has the row whole."""
+    from app.training.run_data import RunData
+    from app.training.runs_panel import CAPPED_WIDTH, COLUMNS, DATASET, RunsPanel
+    from app.training.session import TrainingSession
+
+    session = TrainingSession()
+    panel = RunsPanel(session)
+    qtbot.addWidget(panel)
+    panel.resize(340, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    long_dataset = "a_csv_file_with_a_really_quite_long_name_indeed"
+    run = RunData("run 1: a run with a long name", {"dataset": {"name": long_dataset}, "epochs": 3,
+                                                     "optimizer": {"name": "AdamW", "lr": 0.0003}})
+    run.records.append({"epoch": 1, "val_accuracy": 0.953})
+    session.run_added.emit(run)
+    item = panel.item_for(run)
+    assert item.text(DATASET) == long_dataset  # the text is whole; the column shows it elided
+    header = panel.tree.header()
+    assert header.sectionSize(DATASET) <= CAPPED_WIDTH[DATASET]
+    shown = [COLUMNS[header.logicalIndex(v)] for v in range(len(COLUMNS))]
+    assert shown[:3] == ["Run", "Val metric", "Status"]
+    for column in range(len(COLUMNS)):
+        tip = item.toolTip(column)
+        for text in ("run 1: a run with a long name", long_dataset, "AdamW 0.0003", "Epochs: 1/3", "95.3% acc", "running"):
+            assert text in tip, (column, text)
+    # The hint has a line of its own: as wide as the pane, not squeezed beside the buttons.
+    assert panel.hint.width() >= panel.width() - 20
+    assert panel.hint.geometry().bottom() < panel.remove_button.geometry().top()

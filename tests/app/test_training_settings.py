@@ -78,3 +78,28 @@ def test_the_first_start_shows_the_settings_and_the_preview(win):
     panel = win.training_panel
     assert panel is not None and panel.isVisible() and panel.preview.isVisible()
     assert win.training_session.state == "idle" and not win.training_session.runs  # nothing trained yet
+
+
+def test_mixed_precision_is_never_shown_on_where_it_cannot_apply(win, qtbot):
+    from app.training.device_info import DeviceChoice, fallback_choices
+
+    assert default_of("mixed_precision") is False  # off unless asked for
+    assert win.new_from_template("mlp_digits")
+    win.show_training_panel()
+    document, panel = win.document, win.training_panel
+    check = panel.editors["mixed_precision"].primary_input
+    panel._fill_devices(fallback_choices())  # a machine without a GPU: auto and the CPU
+    assert not check.isChecked() and not check.isEnabled()
+    document.set_training_setting("mixed_precision", True)  # a project saved on a GPU machine
+    assert not check.isChecked() and not check.isEnabled()
+    assert "no CUDA GPU" in check.toolTip() and "asks for it" in check.toolTip()
+    # The same project where the device list has a CUDA GPU: the box shows the project's value and edits it.
+    panel._fill_devices([*fallback_choices(), DeviceChoice("cuda:0", "cuda:0: a GPU (8.0 GiB)")])
+    assert panel.trains_on_cuda() and check.isChecked() and check.isEnabled()
+    check.click()
+    assert document.project.training["mixed_precision"] is False
+    document.undo_stack.undo()
+    assert check.isChecked()
+    document.set_training_setting("device", "cpu")  # training on the CPU of that machine
+    assert not panel.trains_on_cuda() and not check.isChecked() and not check.isEnabled()
+    assert "not a CUDA GPU" in check.toolTip()

@@ -22,7 +22,7 @@ def test_defaults_for_a_missing_training_section():
     assert cfg.schedule.name == "none"
     assert (cfg.epochs, cfg.batch_size, cfg.val_fraction, cfg.seed, cfg.device) == (20, 64, 0.2, 0, "auto")
     assert cfg.grad_clip is None and cfg.early_stopping is None and cfg.augment is None
-    assert cfg.probe_every == 50 and cfg.mixed_precision is True
+    assert cfg.probe_every == 50 and cfg.mixed_precision is False  # off unless asked for (CUDA only)
 
 
 def test_task_and_loss_follow_the_dataset():
