@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QMenu, QWidget
 from app.canvas.appearance import HEADER_H, NODE_WIDTH, PORT_Y0, CanvasColors
 from app.canvas.clipboard import ClipboardError, clipboard_has_nodes, clipboard_nodes, copy_to_clipboard
 from app.canvas.node_item import NodeItem
+from app.canvas.placement import card_size, free_spot
 from app.canvas.quick_add import QuickAddPopup
 from app.canvas.scene import CanvasScene
 from app.document import Document
@@ -271,25 +272,19 @@ class CanvasView(QGraphicsView):
                 node.pos = (x, 0.0)
                 x += 220.0
 
-    def _free_spot_right_of(self, node_id: str) -> QPointF:
-        """Right of `node_id` at the layout's column pitch, moved down until no card is in the way."""
+    def _free_spot_right_of(self, node_id: str, size: QSizeF) -> QPointF:
+        """Right of `node_id` at the layout's column pitch, or the free place nearest to it."""
         item = self.canvas.item_for_node[node_id]
-        x = item.pos().x() + NODE_WIDTH + PLACE_GAP
-        y = item.pos().y()
-        for _ in range(50):
-            probe = QRectF(x - 10, y - 10, NODE_WIDTH + 20, 100)
-            if not any(isinstance(i, NodeItem) for i in self.canvas.items(probe)):
-                break
-            y += 140.0
-        return QPointF(x, y)
+        return free_spot(self.canvas, QPointF(item.pos().x() + NODE_WIDTH + PLACE_GAP, item.pos().y()), size)
 
     def _add_layer(self, op: str, at: QPointF, wiring: dict[str, Any]) -> str | None:
         connect_from = wiring.get("connect_from")
         connect_to = wiring.get("connect_to")
+        size = card_size(op)
         if connect_from and wiring.get("auto_place"):
             over_card = any(isinstance(i, NodeItem) for i in self.canvas.items(at))
             if self._cursor_scene_pos() is None or over_card:
-                at = self._free_spot_right_of(connect_from[0])
+                at = self._free_spot_right_of(connect_from[0], size)
                 pos = (at.x(), at.y())
             else:
                 pos = (at.x(), at.y() - PORT_Y0)
@@ -299,7 +294,9 @@ class CanvasView(QGraphicsView):
             pos = (at.x() - NODE_WIDTH, at.y() - PORT_Y0)
         else:
             pos = (at.x() - NODE_WIDTH / 2, at.y() - HEADER_H / 2)
-        pos = (float(round(pos[0])), float(round(pos[1])))
+        # Never on top of another card or an edge (it would look connected): the nearest free place.
+        spot = free_spot(self.canvas, QPointF(*pos), size)
+        pos = (float(round(spot.x())), float(round(spot.y())))
         if not connect_to:
             return self.canvas.run_edit(lambda: self.document.add_node(op, pos, connect_from=connect_from),
                                         f"Cannot add {op}: ")

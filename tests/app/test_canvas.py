@@ -4,7 +4,7 @@ quick-add, and what the items show after a check."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, QSizeF, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.canvas import OP_MIME, CanvasView, EdgeItem, NodeItem, PortItem
 from app.canvas.clipboard import NODES_MIME, nodes_from_json
+from app.canvas.appearance import HEADER_H, NODE_WIDTH
 from app.canvas.node_item import format_count, key_param_chunks
 from app.canvas.port_item import PortState
 from app.canvas.quick_add import search_catalog
@@ -412,7 +413,9 @@ def test_quick_add_places_the_new_layer_sensibly(view, document, cursor):
     QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
     (first,) = document.selection
     assert Edge("spare", first) in document.graph.edges
-    assert document.graph.node(first).pos == (1100.0, 340.0)  # (1100, 200) is taken by conv2: one row down
+    x, y = document.graph.node(first).pos
+    assert x == 1100.0 and 200.0 < y <= 340.0  # (1100, 200) is taken by conv2: just below it
+    assert card_is_clear(view, first)
     spot = empty_spot(view)
     QCursor.setPos(view.viewport().mapToGlobal(spot))  # cursor on empty canvas: the input port lands there
     QTest.keyClick(view, Qt.Key.Key_S)
@@ -422,6 +425,46 @@ def test_quick_add_places_the_new_layer_sensibly(view, document, cursor):
     assert Edge(first, second) in document.graph.edges
     port = view.canvas.item_for_node[second].inputs[0].scenePos()
     assert (vp(view, port) - spot).manhattanLength() <= 3
+
+
+def card_is_clear(view: CanvasView, node_id: str) -> bool:
+    """The card's rectangle touches no other card and no edge but its own."""
+    item = view.canvas.item_for_node[node_id]
+    rect = QRectF(item.pos(), QSizeF(NODE_WIDTH, item.height))
+    for other_id, other in view.canvas.item_for_node.items():
+        if other_id != node_id and QRectF(other.pos(), QSizeF(NODE_WIDTH, other.height)).intersects(rect):
+            return False
+    own = set(item.edges)
+    return not any(isinstance(i, EdgeItem) and i not in own for i in view.canvas.items(rect))
+
+
+def test_a_quick_added_layer_never_lands_on_an_edge_or_a_card(view, document, cursor):
+    QCursor.setPos(view.mapToGlobal(QPoint(-500, -500)))
+    items = view.canvas.item_for_node
+    # Asked for on top of the conv -> act edge, with nothing selected.
+    view.canvas.select_nodes([])
+    middle = view.canvas.edge_items[Edge("conv", "act")].path().pointAtPercent(0.5)
+    view.open_quick_add("dropout", middle, {})
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+    (dropped,) = document.selection
+    assert document.graph.node(dropped).op == "Dropout" and card_is_clear(view, dropped)
+    # Asked for on top of a card, wired from it (the chain continues right of "act": "flat" is there).
+    view.open_quick_add("relu", items["flat"].pos() + QPointF(20, 30), {"connect_from": ("act", 0),
+                                                                        "auto_place": True})
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+    (wired,) = document.selection
+    assert Edge("act", wired) in document.graph.edges and card_is_clear(view, wired)
+    # A free place is used as it is: far below everything.
+    free = QPointF(400, 900)
+    view.open_quick_add("tanh", free, {})
+    QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+    (tanh,) = document.selection
+    assert document.graph.node(tanh).pos == (400 - NODE_WIDTH / 2, 900 - HEADER_H / 2)
+    # All in one go: a stack of layers asked for at the same place spread out, none overlapping.
+    for _ in range(4):
+        view.open_quick_add("sigmoid", middle, {})
+        QTest.keyClick(view.quick_add.edit, Qt.Key.Key_Return)
+        assert card_is_clear(view, document.selection[0])
 
 
 def test_typing_a_layer_name_on_the_canvas_types_every_letter_into_quick_add(view, document):
