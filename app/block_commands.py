@@ -1,4 +1,5 @@
-"""Undoable block edits: each redo calls one engine edit of graph_engine/blocks/edits.py (group, ungroup).
+"""Undoable block edits: each redo calls one engine edit of graph_engine/blocks/edits.py (group, ungroup,
+make_unique) or graph_engine/blocks/builtin.py (add a built-in block).
 
 Undo puts back the exact graph the edit started from (node order, edge order, positions) and the library as it
 was, using the graph's and the library's own edit methods, so the scene follows through the bridge as usual.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from graph_engine.blocks import edits
+from graph_engine.blocks import builtin, edits
 from graph_engine.blocks.model import BlockDef
 from graph_engine.graph import Edge, Graph, Node
 
@@ -103,6 +104,47 @@ class UngroupCommand(_BlockCommand):
 
     def undo(self) -> None:
         self.before.restore(self.project, self.graph)
+
+
+class AddBuiltinBlockCommand(_BlockCommand):
+    """Copy a built-in block (and the blocks it uses) into the project when needed, and add an instance."""
+
+    def __init__(self, project, graph: Graph, name: str, pos=None):
+        super().__init__(f"Add built-in block {name}")
+        self.project, self.graph, self.name, self.pos = project, graph, name, pos
+        self.before = _Snapshot(project, graph)
+        self.instance_id: str | None = None
+        self.added: list[str] = []
+
+    def _edit(self) -> None:
+        # The first redo picks the id; a later redo reuses it, so redo after undo gives the same graph.
+        node = builtin.add_builtin_instance(self.project, self.graph, self.name, self.pos, self.instance_id)
+        self.instance_id = node.id
+        self.setText(f"Add block {node.block} {node.id}")
+
+    def undo(self) -> None:
+        self.before.restore(self.project, self.graph)
+
+
+class MakeUniqueCommand(_BlockCommand):
+    """Give one instance its own copy of its definition (edits.make_unique)."""
+
+    def __init__(self, project, graph: Graph, instance_id: str):
+        super().__init__(f"Make {instance_id} unique")
+        self.project, self.graph, self.instance_id = project, graph, instance_id
+        node = graph.node(instance_id)
+        self.old = (node.block, node.repeat)
+        self.new_name: str | None = None
+
+    def _edit(self) -> None:
+        owner = next((d.name for d in self.project.blocks if d.graph is self.graph), None)
+        self.new_name = edits.make_unique(self.project, self.instance_id, self.new_name, block=owner)
+        self.setText(f"Make {self.instance_id} unique ({self.new_name})")
+
+    def undo(self) -> None:
+        # The instance points back at the shared definition before its copy goes (so nothing names a missing block).
+        self.graph.set_instance(self.instance_id, *self.old)
+        self.project.blocks.remove(self.new_name)
 
 
 class RenameBlockCommand(QUndoCommand):

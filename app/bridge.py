@@ -22,28 +22,46 @@ class GraphBridge(QObject):
     changed = Signal()
     training_changed = Signal()  # the project's training section was replaced (Project.set_training)
     definitions_changed = Signal()  # a block definition was added, removed or renamed (the palette's list)
+    definition_changed = Signal(str)  # something inside that definition changed (its instances' cards follow)
+    project_changed = Signal()  # the project graph changed, whichever graph the bridge follows
 
     def __init__(self, graph: Graph, parent: QObject | None = None, project: Project | None = None):
         super().__init__(parent)
         self.graph = graph
-        self._links = [
-            (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
-            (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
-            (graph.node_changed, self.node_changed.emit), (graph.node_renamed, self.node_renamed.emit),
-            (graph.node_moved, self._node_moved), (graph.changed, self.changed.emit),
-        ]
+        self._graph_links = self._links_of(graph)
+        self._links = []
         if project is not None:
             self._links.append((project.training_changed, self.training_changed.emit))
             library = project.blocks
             for event in (library.definition_added, library.definition_removed, library.definition_renamed):
                 self._links.append((event, self._definitions_changed))
-        for event, listener in self._links:
+            self._links.append((library.definition_changed, self.definition_changed.emit))
+            self._links.append((project.graph.changed, self.project_changed.emit))
+        for event, listener in self._links + self._graph_links:
+            event.sub(listener)
+
+    def _links_of(self, graph: Graph) -> list:
+        return [
+            (graph.node_added, self._node_added), (graph.node_removed, self._node_removed),
+            (graph.edge_added, self._edge_added), (graph.edge_removed, self._edge_removed),
+            (graph.node_changed, self.node_changed.emit), (graph.node_renamed, self.node_renamed.emit),
+            (graph.node_moved, self._node_moved), (graph.changed, self.changed.emit),
+        ]
+
+    def retarget(self, graph: Graph) -> None:
+        """Follow another graph (the canvas entered or left a block definition); the project's links stay."""
+        for event, listener in self._graph_links:
+            event.unsub(listener)
+        self.graph = graph
+        self._graph_links = self._links_of(graph)
+        for event, listener in self._graph_links:
             event.sub(listener)
 
     def detach(self) -> None:
-        for event, listener in self._links:
+        for event, listener in self._links + self._graph_links:
             event.unsub(listener)
         self._links = []
+        self._graph_links = []
 
     def _definitions_changed(self, *names) -> None:
         self.definitions_changed.emit()

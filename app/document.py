@@ -1,5 +1,12 @@
 """The open project: its graph, undo stack, checker, selection, file path and dirty state.
 
+The canvas shows one graph at a time, `graph`: the project's, or (after `enter_block`) the graph of a block
+definition reached through a chain of instances (`level_path`, shown by the breadcrumb bar). Every edit method
+acts on `graph`, so a definition is edited in place with the same tools; its instances everywhere follow, since
+they all use that one definition. `result` is always the check of the whole project (what code, training and
+the problems panel use); `view_result` describes `graph` (for a definition: the shapes and problems of the
+instance it was entered through).
+
 Every user edit goes through one public method here, which checks the edit with the engine first (so a
 refused edit never reaches the undo stack and the user gets the reason) and then pushes one QUndoCommand (a
 macro for multi-item edits). Checking runs after each change, coalesced with a zero-delay timer so a macro of
@@ -15,7 +22,13 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from app.block_commands import GroupCommand, RenameBlockCommand, UngroupCommand
+from app.block_commands import (
+    AddBuiltinBlockCommand,
+    GroupCommand,
+    MakeUniqueCommand,
+    RenameBlockCommand,
+    UngroupCommand,
+)
 from app.bridge import GraphBridge
 from app.commands import (
     AddEdgeCommand,
@@ -27,6 +40,9 @@ from app.commands import (
     SetParamsCommand,
     SetTrainingCommand,
 )
+from graph_engine.blocks import edits, refs
+from graph_engine.blocks.builtin import BUILTIN_PREFIX, builtin_blocks
+from graph_engine.blocks.levels import level_result
 from graph_engine.blocks.names import block_name_problem, suggest_block_name
 from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog import get_spec
@@ -64,18 +80,21 @@ class Document(QObject):
     dirty_changed = Signal(bool)
     path_changed = Signal(object)  # Path | None
     read_only_changed = Signal(bool)
+    level_changed = Signal()  # `graph` is now another level of the hierarchy (enter_block / leave_block)
 
     def __init__(self, project: Project | None = None, path: Path | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.project = project or Project()
         apply_missing_positions(self.project.graph)
-        self.graph = self.project.graph
+        self.graph = self.project.graph  # the graph the canvas shows and edits (see level_path)
+        self._levels: list[str] = []  # instance ids from the project graph down to the shown definition
         self.path = path
         self.bridge = GraphBridge(self.graph, self, project=self.project)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
-        self.checker = Checker(self.graph)
+        self.checker = Checker(self.project.graph)
         self.result: CheckResult = self.checker.check()
+        self.view_result: CheckResult = self.result
         self._selection: list[str] = []
         self._read_only = False
         self._check_timer = QTimer(self)
@@ -84,6 +103,7 @@ class Document(QObject):
         self._check_timer.timeout.connect(self.recheck)
         self.bridge.changed.connect(self._check_timer.start)
         self.bridge.definitions_changed.connect(self._check_timer.start)
+        self.bridge.project_changed.connect(self._check_timer.start)  # an undo at the top while inside a block
         self.bridge.node_removed.connect(self._node_removed)
         self.bridge.node_renamed.connect(self._renamed)
 
@@ -121,8 +141,88 @@ class Document(QObject):
     def recheck(self) -> CheckResult:
         self._check_timer.stop()
         self.result = self.checker.check()
+        if self._levels and self._valid_depth() < len(self._levels):
+            self._go_to_depth(self._valid_depth())  # an undo took away the block being shown
+        self.view_result = level_result(self.project, self._levels, self.result) if self._levels else self.result
         self.checked.emit(self.result)
         return self.result
+
+    # ---- levels of the block hierarchy ----------------------------------------------------------------------
+
+    @property
+    def level_path(self) -> list[tuple[str, str]]:
+        """(instance id, definition name) from the project graph down to the shown definition; [] at the top."""
+        out, graph = [], self.project.graph
+        for instance_id in self._levels:
+            node = graph.node(instance_id)
+            out.append((instance_id, node.block))
+            graph = self.project.blocks.definition(node.block).graph
+        return out
+
+    @property
+    def current_block(self) -> str | None:
+        """The definition shown, or None for the project graph."""
+        return self.level_path[-1][1] if self._levels else None
+
+    def enter_block(self, instance_id: str) -> None:
+        """Show (and edit) the definition of the block instance `instance_id` of the shown graph."""
+        node = self.graph.nodes.get(instance_id)
+        if node is None or node.op != "Block":
+            raise EditRefused("select one block instance to enter")
+        if node.block not in self.project.blocks:
+            raise EditRefused(f"there is no block {node.block!r} in this project")
+        self._levels.append(instance_id)
+        self._show_level()
+
+    def leave_block(self, levels: int = 1) -> bool:
+        """Go `levels` up the hierarchy (towards the project graph); returns whether the level changed."""
+        if not self._levels:
+            return False
+        self._go_to_depth(max(0, len(self._levels) - levels))
+        return True
+
+    def go_to_level(self, depth: int) -> None:
+        """Show level `depth` of level_path (0: the project graph)."""
+        if 0 <= depth < len(self._levels):
+            self._go_to_depth(depth)
+
+    def _go_to_depth(self, depth: int) -> None:
+        left = self._levels[depth] if depth < len(self._levels) else None
+        del self._levels[depth:]
+        self._show_level(select=left)
+
+    def _valid_depth(self) -> int:
+        """How many levels of `_levels` still lead to a definition (undo can remove instances or blocks)."""
+        graph = self.project.graph
+        for depth, instance_id in enumerate(self._levels):
+            node = graph.nodes.get(instance_id)
+            defn = self.project.blocks.get(node.block) if node is not None and node.op == "Block" else None
+            if defn is None:
+                return depth
+            graph = defn.graph
+        return len(self._levels)
+
+    def _level_graph(self):
+        graph = self.project.graph
+        for instance_id in self._levels:
+            graph = self.project.blocks.definition(graph.node(instance_id).block).graph
+        return graph
+
+    def _show_level(self, select: str | None = None) -> None:
+        self._check_timer.stop()
+        if self._selection:
+            self._selection = []
+            self.selection_changed.emit([])
+        graph = self._level_graph()
+        apply_missing_positions(graph)  # a definition written by hand or by the importer may have no positions
+        self.graph = graph
+        self.bridge.retarget(graph)
+        self.result = self.checker.check()
+        self.view_result = level_result(self.project, self._levels, self.result) if self._levels else self.result
+        self.level_changed.emit()
+        self.checked.emit(self.result)
+        if select is not None and select in graph:
+            self.set_selection([select])
 
     # ---- selection ---------------------------------------------------------------------------------------
 
@@ -184,10 +284,11 @@ class Document(QObject):
             self.undo_stack.endMacro()
 
     def connection_problem(self, edge: Edge) -> str | None:
-        return connection_problem(self.graph, self.fresh_result(), edge)
+        self.fresh_result()
+        return connection_problem(self.graph, self.view_result, edge)
 
     def fresh_result(self) -> CheckResult:
-        """The check result for the graph as it is now (re-checks if a change is still pending)."""
+        """The check result for the project as it is now (re-checks if a change is still pending)."""
         if self._check_timer.isActive():
             self.recheck()
         return self.result
@@ -243,7 +344,9 @@ class Document(QObject):
             raise EditRefused("fix the unknown layer type first")
         param = spec.param(name)
         params = dict(self.graph.node(node_id).params)
-        if value is None and not param.nullable or value == AUTO:
+        if refs.is_ref(value):
+            params[name] = self._checked_ref(name, value)
+        elif value is None and not param.nullable or value == AUTO:
             if value == AUTO and not param.is_inferred:
                 raise EditRefused(f"{name} cannot be auto")
             params.pop(name, None)
@@ -255,6 +358,25 @@ class Document(QObject):
         if params == self.graph.node(node_id).params:
             return
         self.undo_stack.push(SetParamsCommand(self.graph, node_id, params, f"Set {node_id}.{name}"))
+
+    def _checked_ref(self, name: str, value: Any) -> Any:
+        """A `$` reference typed for a param inside a block: it must parse and name the block's params."""
+        block = self.current_block
+        if block is None:
+            raise EditRefused(f"{name} can refer to block params ($name) only inside a block")
+        known = list(self.project.blocks.definition(block).params)
+        for text in value if isinstance(value, list | tuple) else [value]:
+            if not refs.is_ref(text):
+                continue
+            try:
+                used = refs.names(text)
+            except refs.RefError as exc:
+                raise EditRefused(str(exc)) from None
+            unknown = [n for n in used if n not in known]
+            if unknown:
+                have = ", ".join(f"${k}" for k in known) or "none yet"
+                raise EditRefused(f"{block} has no param {unknown[0]!r} (its params: {have})")
+        return list(value) if isinstance(value, tuple) else value
 
     def set_training_setting(self, key: str, value: Any, text: str | None = None) -> None:
         """Set one training setting (a key of graph_engine.training.settings_spec, or "dataset.<param>" /
@@ -334,14 +456,46 @@ class Document(QObject):
     # ---- blocks ------------------------------------------------------------------------------------------
 
     def add_block_instance(self, block: str, pos: tuple[float, float] | None = None) -> str:
-        """Add an instance of the project's block definition `block` (palette drop or double-click)."""
+        """Add an instance of the project's block definition `block` (palette drop or double-click); a
+        BUILTIN_PREFIX name is a built-in block, copied into the project first when it is not there yet."""
         self._writable()
+        if block.startswith(BUILTIN_PREFIX):
+            return self._add_builtin_block(block[len(BUILTIN_PREFIX):], pos)
         if block not in self.project.blocks:
             raise EditRefused(f"there is no block {block!r} in this project")
+        try:
+            edits.require_usable(self.project, self.graph, block)  # inside a block: no recursion
+        except GraphEditError as exc:
+            raise EditRefused(str(exc)) from None
         node = Node(default_id(block, self.graph.nodes), "Block", {}, pos, {}, block, None)
         self.undo_stack.push(AddNodeCommand(self.graph, node))
         self.set_selection([node.id])
         return node.id
+
+    def _add_builtin_block(self, name: str, pos) -> str:
+        if builtin_blocks().get(name) is None:
+            raise EditRefused(f"there is no built-in block {name!r}")
+        command = AddBuiltinBlockCommand(self.project, self.graph, name, pos)
+        self._first_redo(command)
+        self.undo_stack.push(command)
+        self.set_selection([command.instance_id])
+        return command.instance_id
+
+    def _first_redo(self, command) -> None:
+        try:
+            command.first_redo()  # here, not inside push: a refusal must raise to the caller, not into Qt
+        except GraphEditError as exc:
+            raise EditRefused(str(exc)) from None
+
+    def make_unique(self, instance_id: str) -> str:
+        """Give one block instance its own copy of its definition (one undo step); returns the copy's name."""
+        self._writable()
+        if instance_id not in self.graph or self.graph.node(instance_id).op != "Block":
+            raise EditRefused("select one block instance to make unique")
+        command = MakeUniqueCommand(self.project, self.graph, instance_id)
+        self._first_redo(command)
+        self.undo_stack.push(command)
+        return command.new_name
 
     def group(self, node_ids: Iterable[str], name: str | None = None) -> str:
         """Group layers into a new block with one instance in their place (one undo step); returns its id."""

@@ -3,11 +3,15 @@ an edge is added (to refuse an invalid one with its reason). Cheap: one shape ru
 
 from __future__ import annotations
 
-from graph_engine.catalog import get_spec
+from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog.spec import ShapeError
 from graph_engine.graph import Edge, Graph
 from graph_engine.params import resolve_params
 from graph_engine.validation import CheckResult
+
+
+def _name(spec) -> str:
+    return getattr(spec, "block", "") or spec.op
 
 
 def connection_problem(graph: Graph, result: CheckResult | None, edge: Edge) -> str | None:
@@ -17,16 +21,17 @@ def connection_problem(graph: Graph, result: CheckResult | None, edge: Edge) -> 
         return "both ends must be layers on the canvas"
     if edge.src == edge.dst:
         return "a layer cannot feed itself"
-    src_spec, dst_spec = get_spec(graph.node(edge.src).op), get_spec(graph.node(edge.dst).op)
+    # A block instance's ports are its definition's (graph_engine/blocks), not the bare catalog Block's.
+    src_spec, dst_spec = spec_for(graph, graph.node(edge.src)), spec_for(graph, graph.node(edge.dst))
     if src_spec is None or dst_spec is None:
-        return "fix the unknown layer type first"
+        return "fix the unknown layer type or block first"
     src_params = graph.node(edge.src).params
     if edge.src_port >= src_spec.output_port_count(src_params if isinstance(src_params, dict) else None):
-        return f"{src_spec.op} has no output port {edge.src_port}"
+        return f"{_name(src_spec)} has no output port {edge.src_port}"
     connected = {e.dst_port for e in graph.in_edges(edge.dst) if e != edge}
     if edge.dst_port >= dst_spec.input_port_count(len(connected | {edge.dst_port})) or (
             not dst_spec.variadic and edge.dst_port >= len(dst_spec.inputs)):
-        return f"{dst_spec.op} has no input port {edge.dst_port}"
+        return f"{_name(dst_spec)} has no input port {edge.dst_port}"
     if _reaches(graph, edge.dst, edge.src):
         return f"{edge.dst} already feeds {edge.src}: this edge would make a loop"
     return _shape_problem(graph, result, edge, dst_spec)

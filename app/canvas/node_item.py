@@ -242,6 +242,7 @@ class NodeItem(QGraphicsItem):
         super().__init__()
         self.node_id = node.id
         self.op = node.block if node.op == "Block" and isinstance(node.block, str) else node.op
+        self.repeat = node.repeat if node.op == "Block" else None
         # A block instance's spec comes from its definition (graph_engine.blocks); the scene passes it.
         self.spec: LayerSpec | None = spec if spec is not None else get_spec(node.op)
         self.accent = category_color(self.spec.category) if self.spec else QColor(FALLBACK_COLOR)
@@ -283,6 +284,19 @@ class NodeItem(QGraphicsItem):
         if self._sync_ports():
             for e in self.edges:
                 e.adjust()
+        self._relayout()
+
+    def set_spec(self, spec: LayerSpec | None, node: Node) -> None:
+        """A block instance's definition changed (other ports, params or name; make unique): show it."""
+        op = node.block if node.op == "Block" and isinstance(node.block, str) else node.op
+        if spec is self.spec and op == self.op and node.repeat == self.repeat:
+            return
+        self.spec, self.op, self.repeat = spec, op, node.repeat
+        self._check_key = None
+        if self._sync_ports():
+            for e in self.edges:
+                e.adjust()
+        self._update_port_states()
         self._relayout()
 
     def rename(self, new_id: str) -> None:
@@ -600,7 +614,9 @@ class NodeItem(QGraphicsItem):
             for d in self._diagnostics:
                 colour = "#e5484d" if d.is_error else "#d08a00"
                 hint = f"<br><i>{html.escape(d.hint)}</i>" if d.hint else ""
-                lines.append(f"<span style='color:{colour}'>{html.escape(d.message)}</span>{hint}")
+                path = getattr(d, "path", "")  # a problem inside a block: where it is in the hierarchy
+                where = f"<b>{html.escape(path)}</b>: " if path else ""
+                lines.append(f"{where}<span style='color:{colour}'>{html.escape(d.message)}</span>{hint}")
         else:
             info = self._info
             if info is not None and info.inputs and info.outputs is not None:

@@ -45,7 +45,25 @@ class CanvasScene(QGraphicsScene):
         self._syncing_selection = False
         self._ports_visible = True
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
-        result = document.result
+        self._build_items()
+
+        bridge = document.bridge
+        self._connections: list[tuple[Any, Callable]] = [
+            (bridge.node_added, self._on_node_added), (bridge.node_removed, self._on_node_removed),
+            (bridge.edge_added, self._on_edge_added), (bridge.edge_removed, self._on_edge_removed),
+            (bridge.node_changed, self._on_node_changed), (bridge.node_renamed, self._on_node_renamed),
+            (bridge.node_moved, self._on_node_moved), (document.checked, self._on_checked),
+            (document.selection_changed, self._selection_from_document),
+            (document.level_changed, self._on_level_changed), (bridge.definition_changed, self._on_definition_changed),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        self.selectionChanged.connect(self._selection_from_scene)
+
+    def _build_items(self) -> None:
+        """One card per node and one item per edge of the document's shown graph, with the last check on them."""
+        document = self.document
+        result = document.view_result
         by_node = self._diagnostics_by_node(result)
         for node in document.graph:
             self._add_node_item(node, result.nodes.get(node.id), by_node.get(node.id, []))
@@ -54,17 +72,29 @@ class CanvasScene(QGraphicsScene):
         self.apply_result(result)
         self._select_items(document.selection)
 
-        bridge = document.bridge
-        self._connections: list[tuple[Any, Callable]] = [
-            (bridge.node_added, self._on_node_added), (bridge.node_removed, self._on_node_removed),
-            (bridge.edge_added, self._on_edge_added), (bridge.edge_removed, self._on_edge_removed),
-            (bridge.node_changed, self._on_node_changed), (bridge.node_renamed, self._on_node_renamed),
-            (bridge.node_moved, self._on_node_moved), (document.checked, self.apply_result),
-            (document.selection_changed, self._selection_from_document),
-        ]
-        for signal, slot in self._connections:
-            signal.connect(slot)
-        self.selectionChanged.connect(self._selection_from_scene)
+    def _on_level_changed(self) -> None:
+        """The document shows another level of the block hierarchy: every item is made anew."""
+        if self.link_action is not None:
+            self.link_action.cancel()
+        self.clearSelection()
+        for item in list(self.items()):
+            if item.parentItem() is None:
+                self.removeItem(item)
+        self.item_for_node = {}
+        self.edge_items = {}
+        self._build_items()
+
+    def _on_checked(self, result: CheckResult) -> None:
+        self.apply_result(self.document.view_result)  # the shown level's shapes (a definition's, inside one)
+
+    def _on_definition_changed(self, name: str) -> None:
+        """Ports, params or the name of a definition changed: the cards of its instances here follow."""
+        graph = self.document.graph
+        affected = self.document.project.blocks.users(name)
+        for node_id, item in self.item_for_node.items():
+            node = graph.nodes.get(node_id)
+            if node is not None and node.op == "Block" and node.block in affected:
+                item.set_spec(spec_for(graph, node), node)
 
     def detach(self) -> None:
         """Stop following the document (before the scene is dropped while the document lives on)."""
@@ -132,7 +162,7 @@ class CanvasScene(QGraphicsScene):
         src.attach_edge(item)
         dst.attach_edge(item)
         if label:
-            self._label_edge(item, self.document.result, shown=not any(
+            self._label_edge(item, self.document.view_result, shown=not any(
                 e.edge.src_port == edge.src_port and e is not item for e in src.edges if e.src is src))
         return item
 
@@ -168,7 +198,10 @@ class CanvasScene(QGraphicsScene):
     def _on_node_changed(self, node_id: str) -> None:
         item = self.item_for_node.get(node_id)
         if item is not None:
-            item.set_params(self.document.graph.node(node_id).params)
+            node = self.document.graph.node(node_id)
+            if node.op == "Block":  # its definition may have changed (ports, params, make unique)
+                item.set_spec(spec_for(self.document.graph, node), node)
+            item.set_params(node.params)
 
     def _on_node_renamed(self, old: str, new: str) -> None:
         item = self.item_for_node.pop(old, None)

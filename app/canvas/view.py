@@ -11,6 +11,10 @@ Public API: `fit_all()`, `center_on(node_id)`, `zoom()`, `zoom_by(factor)`, `cop
 `duplicate()`, `delete_selection()`, `select_all()`, `open_quick_add()`, signals `message(str)` (refusals
 and hints) and `node_activated(str)` (double-click on a node). Every edit goes through the Document; a
 refusal becomes a `message`.
+
+Blocks: a double-click on a block instance, or Tab / Enter with one selected, enters it (the canvas then shows
+its definition, with the breadcrumb bar on top); Esc or Backspace with nothing selected, Tab with no block
+selected, or a click on a crumb goes back up.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel, QMenu, QWidget
 
 from app.canvas.appearance import HEADER_H, NODE_WIDTH, PORT_Y0, CanvasColors
+from app.canvas.breadcrumb import BreadcrumbBar
 from app.canvas.clipboard import ClipboardError, clipboard_has_nodes, clipboard_nodes, copy_to_clipboard
 from app.canvas.node_item import NodeItem
 from app.canvas.placement import card_size, free_spot
@@ -78,6 +83,8 @@ class CanvasView(QGraphicsView):
         document.read_only_changed.connect(self._read_only_changed)
         document.bridge.node_added.connect(self._update_empty_hint)
         document.bridge.node_removed.connect(self._update_empty_hint)
+        document.level_changed.connect(self._level_changed)
+        document.bridge.definitions_changed.connect(self._update_breadcrumb)
 
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
                             | QPainter.RenderHint.SmoothPixmapTransform)
@@ -109,6 +116,8 @@ class CanvasView(QGraphicsView):
         self._read_only_label.setVisible(document.read_only)
         self._empty_label = self._overlay_label(hint=True)
         self._empty_label.setText("Drag layers here from the palette, or type a layer name to add it")
+        self.breadcrumb = BreadcrumbBar(self)
+        self.breadcrumb.level_requested.connect(self.document.go_to_level)
         self._apply_colors()
         self._update_empty_hint()
         self.centerOn(0, 0)
@@ -339,18 +348,46 @@ class CanvasView(QGraphicsView):
             f"QLabel {{ background: {pill}; color: {ink}; border: 1px solid {colors.warning.name()};"
             " border-radius: 11px; padding: 3px 12px; font-size: 12px; }")
         self._empty_label.setStyleSheet(f"QLabel {{ color: {colors.text_dim.name()}; font-size: 14px; }}")
+        self.breadcrumb.setStyleSheet(
+            f"#breadcrumbBar {{ background: {colors.card.name()}; border: 1px solid {colors.card_border.name()};"
+            f" border-radius: 6px; }} #breadcrumbBar QLabel, #breadcrumbBar QToolButton {{ color: {colors.text.name()};"
+            f" font-size: 12px; }} #breadcrumbHint, #breadcrumbSeparator {{ color: {colors.text_dim.name()}; }}")
         self._position_overlays()
 
     def _position_overlays(self) -> None:
         for label in (self._read_only_label, self._empty_label):
             label.adjustSize()
+        self.breadcrumb.adjustSize()
+        self.breadcrumb.move(8, 8)
         r = self._read_only_label
-        r.move((self.width() - r.width()) // 2, 10)
+        r.move((self.width() - r.width()) // 2, 10 + (self.breadcrumb.height() + 6 if self.breadcrumb.isVisible() else 0))
         e = self._empty_label
         e.move((self.width() - e.width()) // 2, (self.height() - e.height()) // 2)
 
     def _update_empty_hint(self, *args) -> None:
         self._empty_label.setVisible(len(self.document.graph) == 0)
+
+    def _level_changed(self) -> None:
+        self._update_breadcrumb()
+        self._update_empty_hint()
+        self._user_navigated = False
+        self.fit_all()
+
+    def _update_breadcrumb(self, *args) -> None:
+        doc = self.document
+        path = doc.level_path if doc.current_block is None or doc.current_block in doc.project.blocks else []
+        count = len(doc.project.blocks.instances(path[-1][1])) if path else 0
+        self.breadcrumb.set_path(doc.project.name, path, count)
+        self._position_overlays()
+
+    def enter_selected_block(self) -> bool:
+        """Tab / Enter: show the definition of the one selected block instance. Returns whether it did."""
+        selected = self.document.selection
+        if len(selected) != 1 or selected[0] not in self.document.graph \
+                or self.document.graph.node(selected[0]).op != "Block":
+            return False
+        self.canvas.run_edit(lambda: self.document.enter_block(selected[0]), "Cannot enter the block: ")
+        return True
 
     def _read_only_changed(self, read_only: bool) -> None:
         self._read_only_label.setVisible(read_only)
@@ -460,7 +497,11 @@ class CanvasView(QGraphicsView):
         item = self.itemAt(event.position().toPoint())
         node_id = self.canvas.node_for_item(item)
         if node_id is not None:
-            self.node_activated.emit(node_id)
+            node = self.document.graph.nodes.get(node_id)
+            if node is not None and node.op == "Block":
+                self.canvas.run_edit(lambda: self.document.enter_block(node_id), "Cannot enter the block: ")
+            else:
+                self.node_activated.emit(node_id)
             event.accept()
             return
         if item is None:
@@ -475,6 +516,10 @@ class CanvasView(QGraphicsView):
         if event.type() == QEvent.Type.ShortcutOverride and self._handles(event):
             event.accept()
             return True
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.keyPressEvent(event)  # Tab enters / leaves blocks here rather than moving the focus on
+            return True
         return super().event(event)
 
     def _handles(self, event: QKeyEvent) -> bool:
@@ -484,7 +529,8 @@ class CanvasView(QGraphicsView):
             return True
         if mods & Qt.KeyboardModifier.ControlModifier:
             return key == Qt.Key.Key_D
-        return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_Home)
+        return key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace, Qt.Key.Key_Escape, Qt.Key.Key_Home, Qt.Key.Key_Tab,
+                       Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._shortcut(event):
@@ -505,11 +551,21 @@ class CanvasView(QGraphicsView):
             self.select_all()
         elif ctrl and key == Qt.Key.Key_D:
             self.duplicate()
+        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Return, Qt.Key.Key_Enter) and not ctrl:
+            # Blender's Tab: into the selected block, else back out of the one shown.
+            if not self.enter_selected_block() and key == Qt.Key.Key_Tab:
+                self.document.leave_block()
+        elif key == Qt.Key.Key_Backspace and not ctrl and not self.canvas.selectedItems() \
+                and self.document.current_block is not None:
+            self.document.leave_block()
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not ctrl:
             self.delete_selection()
         elif key == Qt.Key.Key_Escape:
             if not self.canvas.cancel_gesture():
-                self.canvas.select_nodes([])
+                if self.canvas.selectedItems() or self.document.current_block is None:
+                    self.canvas.select_nodes([])
+                else:
+                    self.document.leave_block()
         elif key == Qt.Key.Key_Space and not ctrl:
             if not event.isAutoRepeat():
                 self._space_held = True
@@ -588,12 +644,21 @@ class CanvasView(QGraphicsView):
             if node_id not in self.document.selection:
                 self.canvas.select_nodes([node_id])
             self._action(menu, "Edit properties", lambda: self.node_activated.emit(node_id))
+            node = self.document.graph.nodes.get(node_id)
+            if node is not None and node.op == "Block":
+                self._action(menu, "Enter block", lambda: self.canvas.run_edit(
+                    lambda: self.document.enter_block(node_id), "Cannot enter the block: "), QKeySequence(Qt.Key.Key_Tab))
+                self._action(menu, "Make unique", lambda: self.canvas.run_edit(
+                    lambda: self.document.make_unique(node_id), "Cannot make it unique: "))
             menu.addSeparator()
             self._action(menu, "Cut", self.cut, QKeySequence.StandardKey.Cut)
             self._action(menu, "Copy", self.copy, QKeySequence.StandardKey.Copy)
             self._action(menu, "Duplicate", self.duplicate, QKeySequence("Ctrl+D"))
             self._action(menu, "Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
         else:
+            if self.document.current_block is not None:
+                self._action(menu, "Up to the enclosing graph", self.document.leave_block,
+                             QKeySequence(Qt.Key.Key_Escape))
             self._action(menu, "Add layer…", lambda: self.open_quick_add("", at, {}))
             self._action(menu, "Paste", self.paste, QKeySequence.StandardKey.Paste).setEnabled(clipboard_has_nodes())
             menu.addSeparator()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
@@ -32,8 +33,10 @@ from app.document import EditRefused
 from app.panels.diagnostics import names_for, sentence_case, severity_icon
 from app.panels.palette import category_swatch
 from app.panels.param_editors import ParamEditor, editor_for, muted_color, param_tooltip
+from app.panels.ref_editor import RefEditor, wants_ref_editor
 from app.panels.status_info import format_count
 from app.theme import ERROR_COLOR
+from graph_engine.blocks import refs
 from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog.spec import REQUIRED, Param
 from graph_engine.graph import Node
@@ -305,8 +308,12 @@ class InspectorPanel(QWidget):
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks: field under label
+            inside = self.document.current_block is not None
             for param in params:
-                editor = editor_for(param, content)
+                if inside and wants_ref_editor(param, node.params.get(param.name)):
+                    editor = RefEditor(param, content)  # a value or a $reference to the block's params
+                else:
+                    editor = editor_for(param, content)
                 editor.committed.connect(lambda value, name=param.name: self._commit_param(name, value))
                 label = QLabel(param.name, content)
                 label.setToolTip(param_tooltip(param))
@@ -366,14 +373,14 @@ class InspectorPanel(QWidget):
         auto = param.is_inferred and not given
         default = None if param.default is REQUIRED else param.default
         value = raw[param.name] if given else default
-        if given and validate_value(param, value) is not None:
+        if given and not refs.is_ref(value) and validate_value(param, value) is not None:
             value = default  # a bad value from a file: the editor shows the default, the problem says why
-        inferred = resolved.get(param.name) if param.is_inferred else None
+        inferred = resolved.get(param.name) if param.is_inferred or (given and refs.is_ref(value)) else None
         return value, auto, inferred
 
     def _update_values(self) -> None:
         node = self._node
-        info = self.document.result.nodes.get(node.id)
+        info = self.document.view_result.nodes.get(node.id)
         resolved = info.params if info is not None else {}
         spec = spec_for(self.document.graph, node)
         if spec is None:
@@ -383,7 +390,7 @@ class InspectorPanel(QWidget):
             editor.show_value(value, auto=auto, inferred=inferred)
 
     def _update_info(self) -> None:
-        result = self.document.result
+        result = self.document.view_result
         info = result.nodes.get(self.node_id)
         spec = spec_for(self.document.graph, self._node)
         muted = muted_color(self.palette()).name()
@@ -506,8 +513,34 @@ class InspectorPanel(QWidget):
         box_layout.setSpacing(2)
         box_layout.addWidget(self.block_edit)
         box_layout.addWidget(self.block_message)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 2, 0, 0)
+        self.enter_button = QPushButton("Enter block", content)
+        self.enter_button.setToolTip("Show and edit the block's layers (double-click the card, or Tab); every "
+                                     "instance follows")
+        self.enter_button.clicked.connect(lambda: self._block_action(self.document.enter_block))
+        self.unique_button = QPushButton("Make unique", content)
+        shared = len(self.document.project.blocks.instances(node.block))
+        self.unique_button.setToolTip(f"Give {node.id} its own copy of {node.block}, so editing it leaves the "
+                                      f"other {shared - 1} instance(s) alone" if shared > 1 else
+                                      f"{node.id} is the only instance of {node.block}; a copy would change nothing")
+        self.unique_button.setEnabled(shared > 1)
+        self.unique_button.clicked.connect(lambda: self._block_action(self.document.make_unique))
+        buttons.addWidget(self.enter_button)
+        buttons.addWidget(self.unique_button)
+        buttons.addStretch(1)
+        box_layout.addLayout(buttons)
         self._block_error = ""
         return box
+
+    def _block_action(self, action) -> None:
+        if self._node is None or self.node_id not in self.document.graph:
+            return
+        try:
+            action(self.node_id)
+        except EditRefused as exc:
+            self._block_error = sentence_case(str(exc))
+            self._show_block_name()
 
     def _commit_block_rename(self) -> None:
         if self._node is None or self.block_edit is None or self._node.block is None:
@@ -537,6 +570,7 @@ class InspectorPanel(QWidget):
         if self._node is not None and self.block_edit is not None:
             self._block_error = ""
             self._show_block_name()
+            self.unique_button.setEnabled(len(self.document.project.blocks.instances(self._node.block)) > 1)
             self._update_header()
 
     def _commit_rename(self) -> None:

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.param_editors import format_value, muted_color
 from app.theme import category_color
+from graph_engine.blocks.builtin import BUILTIN_PREFIX, builtin_blocks
 from graph_engine.catalog import CATALOG, CATEGORIES, LayerSpec, specs_in
 from graph_engine.catalog.spec import REQUIRED
 
@@ -328,7 +329,9 @@ class PalettePanel(QWidget):
         self._category_items: dict[str, QTreeWidgetItem] = {}
         self._op_items: dict[str, QTreeWidgetItem] = {}
         self._block_items: dict[str, QTreeWidgetItem] = {}
+        self._builtin_items: dict[str, QTreeWidgetItem] = {}
         self._populate()
+        self._add_builtin_blocks()
         self.refresh_blocks()
         if document is not None:
             document.bridge.definitions_changed.connect(self.refresh_blocks)
@@ -396,6 +399,40 @@ class PalettePanel(QWidget):
             self._block_items[defn.name] = item
         self.set_filter(self.search_edit.text())
 
+    def _add_builtin_blocks(self) -> None:
+        """The built-in block library (graph_engine/blocks/builtin.py) after the project's own blocks: its
+        items carry BUILTIN_PREFIX + name, so a drop or double-click copies the definition into the project."""
+        header = self._category_items.get(BLOCKS_CATEGORY)
+        if header is None:
+            return
+        builtin = builtin_blocks()
+        icon = category_swatch(BLOCKS_CATEGORY, 10, 2.5)
+        muted = muted_color(self.palette())
+        for index, name in enumerate(builtin.names):  # before the BlockInput / BlockOutput ops
+            defn = builtin.get(name)
+            item = QTreeWidgetItem([name, "built-in"])
+            header.insertChild(index, item)
+            item.setData(0, OP_ROLE, None)
+            item.setData(0, BLOCK_ROLE, BUILTIN_PREFIX + name)
+            item.setData(0, CATEGORY_ROLE, BLOCKS_CATEGORY)
+            item.setIcon(0, icon)
+            item.setForeground(1, muted)
+            params = ", ".join(f"{p.name}={format_value(p.default)}" for p in defn.params.values())
+            shapes = " and ".join(str(list(s)) for s in builtin.examples.get(name, ()))
+            item.setToolTip(0, f"<b>{html.escape(name)}</b> (built-in block)<br>{html.escape(defn.doc)}"
+                               f"<br>params: {html.escape(params)}<br>e.g. for an input of {html.escape(shapes)}"
+                               "<br><i>Drag onto the canvas, or double-click: the block is copied into the "
+                               "project (once) and an instance added</i>")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            self._builtin_items[name] = item
+
+    def visible_builtin_blocks(self) -> list[str]:
+        """The built-in blocks the palette lists (and the current search shows)."""
+        return [name for name, item in self._builtin_items.items() if not item.isHidden()]
+
+    def item_for_builtin(self, name: str) -> QTreeWidgetItem | None:
+        return self._builtin_items.get(name)
+
     def visible_blocks(self) -> list[str]:
         """The project's block definitions the palette lists (and the current search shows)."""
         return [name for name, item in self._block_items.items() if not item.isHidden()]
@@ -440,6 +477,8 @@ class PalettePanel(QWidget):
             for i in range(header.childCount()):
                 item = header.child(i)
                 block = item.data(0, BLOCK_ROLE)
+                if block:
+                    block = f"{block} {item.toolTip(0)}" if block.startswith(BUILTIN_PREFIX) else block
                 visible = (all(w in block.lower() for w in query.lower().split()) if block
                            else matches(CATALOG[item.data(0, OP_ROLE)], query))
                 item.setHidden(not visible)

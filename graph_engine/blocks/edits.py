@@ -14,12 +14,15 @@ from typing import Any
 
 from graph_engine.blocks import refs
 from graph_engine.blocks.model import BlockDef, BlockParam
-from graph_engine.blocks.names import block_name_problem, suggest_block_name
+from graph_engine.blocks.names import block_name_problem, default_block_name, suggest_block_name
 from graph_engine.errors import GraphEditError
 from graph_engine.graph import Edge, Graph, Node
 from graph_engine.identifiers import RESERVED, unique_id
+from graph_engine.layout import COLUMN_GAP, ROW_GAP
 
 PORT_OPS = ("Input", "Output", "BlockInput", "BlockOutput")
+PORT_GAP = COLUMN_GAP
+PORT_ROW = ROW_GAP
 
 
 @dataclass
@@ -74,7 +77,9 @@ def group(project, node_ids, name: str | None = None, *, block: str | None = Non
         if graph.node(nid).op in PORT_OPS:
             raise GraphEditError(f"{nid} is an {graph.node(nid).op}; it cannot go into a block", node_id=nid,
                                  hint="group the layers between the inputs and outputs")
-    name = name or suggest_block_name("Block", library.names)
+    # Named after what it holds (names.default_block_name): conv + relu + pool -> ConvReluPool.
+    name = name or default_block_name([graph.node(nid).block if graph.node(nid).op == "Block" else graph.node(nid).op
+                                       for nid in chosen], library.names)
     problem = block_name_problem(name)
     if problem or name in library:
         raise GraphEditError(f"{name!r:.50} cannot name a new block: {problem or 'it is taken'}", field="name",
@@ -93,13 +98,18 @@ def group(project, node_ids, name: str | None = None, *, block: str | None = Non
     in_ports = [_port_id("x", i, len(sources), taken) for i in range(len(sources))]
     out_ports = [_port_id("y", i, len(results), taken) for i in range(len(results))]
 
+    # The ports sit one column left and right of the grouped layers, so the definition opens laid out.
+    placed = [graph.node(nid).pos for nid in chosen if graph.node(nid).pos is not None]
+    left = min((p[0] for p in placed), default=0.0) - PORT_GAP
+    right = max((p[0] for p in placed), default=0.0) + PORT_GAP
+    top = min((p[1] for p in placed), default=0.0)
     inner = Graph()
-    for port in in_ports:
-        inner.add_node(Node(port, "BlockInput"))
+    for i, port in enumerate(in_ports):
+        inner.add_node(Node(port, "BlockInput", pos=(left, top + i * PORT_ROW)))
     for nid in chosen:
         inner.add_node(graph.node(nid).copy(), check_id=False)
-    for port in out_ports:
-        inner.add_node(Node(port, "BlockOutput"))
+    for i, port in enumerate(out_ports):
+        inner.add_node(Node(port, "BlockOutput", pos=(right, top + i * PORT_ROW)))
     for edge in graph.edges:
         if edge.src in inside and edge.dst in inside:
             inner.add_edge(edge)

@@ -4,6 +4,11 @@ A block name is a CamelCase ASCII identifier (`BasicBlock`, `ConvBnAct`, `Stage2
 it starts with an upper-case letter and uses only letters and digits. It must not be a Python keyword or
 builtin (`Exception`), nor a name the generated module defines or imports (`torch`, `nn`, `F`, `math`,
 `PROJECT_NAME`, `create_model`...), so a block class can never shadow what the code relies on.
+
+A new definition made by grouping gets its name from what it holds (`default_block_name`): the first three
+kinds of layer in graph order, shortened (Conv2d -> Conv, BatchNorm2d -> Bn, MaxPool2d -> Pool), each kind once,
+so conv2 + act2 + pool2 becomes `ConvReluPool`; a lone kind gets "Block" after it (`ConvBlock`); a name that is
+taken gets a number (`ConvReluPool2`).
 """
 
 from __future__ import annotations
@@ -49,3 +54,27 @@ def suggest_block_name(raw: object, taken: Container[str] = ()) -> str:
     while f"{name}{n}" in taken:
         n += 1
     return f"{name}{n}"
+
+
+_SHORT = {"BatchNorm": "Bn", "InstanceNorm": "Norm", "GroupNorm": "Norm", "LayerNorm": "Norm", "MaxPool": "Pool",
+          "AvgPool": "Pool", "AdaptiveAvgPool": "Pool", "AdaptiveMaxPool": "Pool", "ConvTranspose": "UpConv",
+          "Upsample": "Up", "MultiheadAttention": "Attention", "Dropout": "Drop", "LeakyReLU": "LeakyRelu",
+          "TransformerEncoderLayer": "Encoder", "TransformerDecoderLayer": "Decoder"}
+MAX_NAME_WORDS = 3
+
+
+def default_block_name(ops: list[str], taken: Container[str] = ()) -> str:
+    """A free, meaningful name for a block holding layers of `ops` (graph order; a nested block's name counts
+    as its op)."""
+    words: list[str] = []
+    for op in ops:
+        base = re.sub(r"[123]d\Z", "", op or "")
+        word = _SHORT.get(base) or (base.capitalize() if base.isupper() or re.search(r"[a-z][A-Z]{2}", base)
+                                    else base)
+        word = re.sub(r"[^A-Za-z0-9]", "", word)
+        if word and word not in words and word not in ("Input", "Output"):
+            words.append(word)
+    name = "".join(words[:MAX_NAME_WORDS]) or "Block"
+    if len(words) == 1 and not name.endswith("Block"):
+        name += "Block"
+    return suggest_block_name(name, taken)

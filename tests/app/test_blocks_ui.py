@@ -12,13 +12,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from app.autosave import Autosaver, AutosaveSession
 from app.canvas.view import BLOCK_MIME
-from app.main_window import MainWindow
 from app.panels.palette import BLOCK_ROLE, HIDDEN_OPS
-from app.settings import open_settings
 from graph_engine.blocks import edits
 from graph_engine.project_io import project_to_json
+from tests.app.block_windows import open_window
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -34,18 +32,7 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    win = MainWindow(settings=open_settings(), autosaver=Autosaver(AutosaveSession(tmp_path / "state"), 60_000))
-    win.ask_save_changes = lambda: "discard"
-    win.show_error = lambda *args: None
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.new_from_template("lenet5")
-    win.activateWindow()
-    win.canvas.setFocus()
-    qtbot.waitUntil(win.canvas.hasFocus)
-    return win
+    return open_window(qtbot, tmp_path, "lenet5")
 
 
 def test_ctrl_g_groups_the_selection_into_one_undoable_block(window, qtbot, tmp_path):
@@ -193,3 +180,53 @@ def test_renaming_a_block_in_the_inspector_renames_every_instance_in_one_undo_st
     assert doc.graph.node(first).block == doc.graph.node(second).block == old
     assert inspector.block_edit.text() == old
     assert palette.visible_blocks() == [old]
+
+
+def test_builtin_blocks_are_listed_and_a_drop_copies_the_definition_once(window, qtbot):
+    doc, palette = window.document, window.palette_panel
+    builtins = palette.visible_builtin_blocks()
+    assert {"ConvBnAct", "BasicBlock", "Bottleneck", "InvertedResidualSE", "TransformerEncoderBlock", "UNetDown",
+            "UNetUp"} <= set(builtins)
+    item = palette.item_for_builtin("UNetUp")
+    assert item.parent() is palette.category_item("Blocks") and item.text(1) == "built-in"
+    assert palette.visible_blocks() == []  # built-ins are not the project's blocks until used
+    before = project_to_json(doc.project)
+
+    assert _drop_block(window.canvas, item.data(0, BLOCK_ROLE), QPoint(60, 60))
+    first = doc.graph.node(doc.selection[0])
+    assert first.block == "UNetUp" and doc.project.blocks.names == ["ConvBnAct", "UNetUp"]
+    assert palette.visible_blocks() == ["ConvBnAct", "UNetUp"]
+    assert doc.undo_stack.count() == 1
+    palette.tree.itemDoubleClicked.emit(item, 0)  # a second use reuses the definitions
+    second = doc.graph.node(doc.selection[0])
+    assert second.block == "UNetUp" and second.id != first.id
+    assert doc.project.blocks.names == ["ConvBnAct", "UNetUp"]
+
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert project_to_json(doc.project) == before and palette.visible_blocks() == []
+    palette.set_filter("squeeze")  # the search finds built-ins by their description too
+    assert "InvertedResidualSE" in palette.visible_builtin_blocks() and "UNetUp" not in palette.visible_builtin_blocks()
+
+
+def test_make_unique_gives_one_instance_its_own_definition_and_undo_shares_it_again(window, qtbot):
+    doc = window.document
+    window.canvas.canvas.select_nodes(STAGE)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G, CTRL)
+    first = doc.selection[0]
+    shared = doc.graph.node(first).block
+    second = doc.add_block_instance(shared, (0.0, 600.0))
+    before = project_to_json(doc.project)
+
+    new = doc.make_unique(second)
+    assert window.canvas.canvas.item_for_node[second].op == new  # the card names the copy
+    assert new != shared and doc.graph.node(second).block == new and doc.graph.node(first).block == shared
+    doc.project.blocks.definition(new).graph.set_params("conv2", {"out_channels": 4, "kernel_size": 5})
+    assert doc.project.blocks.definition(shared).graph.node("conv2").params != {"out_channels": 4, "kernel_size": 5}
+    doc.project.blocks.definition(new).graph.set_params("conv2", doc.project.blocks.definition(shared).graph.node(
+        "conv2").params)
+    doc.undo_stack.undo()
+    assert project_to_json(doc.project) == before
+    assert window.canvas.canvas.item_for_node[second].op == shared
+    doc.undo_stack.redo()
+    assert window.canvas.canvas.item_for_node[second].op == new

@@ -161,3 +161,22 @@ def test_programmatic_definitions_and_instances_refuse_recursion():
     project.graph.add_edge(Edge("extra", "act1"))
     assert check(project).ok
     assert "self.extra = Act()" in generate_code(project)
+
+
+def test_a_grouped_block_is_named_after_its_layers_and_its_ports_are_placed():
+    from graph_engine.layout import apply_missing_positions
+
+    project = residual_cnn()
+    apply_missing_positions(project.graph)
+    grouped = group(project, ["conv1", "act1", "add1"])
+    assert grouped.block == "ConvReluAdd" and grouped.instance == "conv_relu_add"
+    second = group(project, ["head"])
+    assert second.block == "LinearBlock"
+    third = group(project, ["side"])
+    assert third.block == "LinearBlock2"
+    defn = project.blocks.definition("ConvReluAdd")
+    xs = {nd.id: nd.pos[0] for nd in defn.graph}
+    inner = [xs[i] for i in ("conv1", "act1", "add1")]
+    assert all(pos is not None for pos in (nd.pos for nd in defn.graph))
+    assert max(xs[p] for p in defn.inputs) < min(inner) and min(xs[p] for p in defn.outputs) > max(inner)
+    assert check(project).ok

@@ -1,0 +1,170 @@
+"""Entering a block in a real window: the canvas shows the definition's own graph, edited in place with the
+ordinary tools (palette, inspector, Delete), each edit one undo step that every instance follows; the breadcrumb
+bar and Esc / Backspace / Tab go back up; problems inside show on the inner card with their hierarchy path."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from app.canvas.appearance import HEADER_H, NODE_WIDTH
+from graph_engine.graph import Edge
+from graph_engine.project_io import project_to_json
+from tests.app.block_windows import open_window
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+STAGE = ["conv2", "act2", "pool2"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLOOM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LAYERLOOM_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """LeNet-5 with its second conv stage grouped into a block used twice: the second copy also reads pool1
+    and feeds an Output of its own."""
+    win = open_window(qtbot, tmp_path, "lenet5")
+    doc = win.document
+    first = doc.group(STAGE)
+    block = doc.graph.node(first).block
+    second = doc.add_block_instance(block, (0.0, 600.0))
+    doc.connect(Edge("pool1", second, 0, 0))
+    aux = doc.add_node("Output", (300.0, 600.0))
+    doc.connect(Edge(second, aux, 0, 0))
+    doc.undo_stack.clear()
+    win.first, win.second, win.block = first, second, block
+    return win
+
+
+def double_click_card(window, node_id: str) -> None:
+    item = window.canvas.canvas.item_for_node[node_id]
+    at = window.canvas.mapFromScene(item.pos() + QPointF(NODE_WIDTH / 2, HEADER_H / 2))
+    QTest.mouseDClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def test_double_click_enters_the_block_and_esc_goes_back_up(window, qtbot):
+    doc, view = window.document, window.canvas
+    top_ids = set(view.canvas.item_for_node)
+    double_click_card(window, window.first)
+    assert doc.current_block == window.block and doc.level_path == [(window.first, window.block)]
+    defn = doc.project.blocks.definition(window.block)
+    assert doc.graph is defn.graph
+    assert set(view.canvas.item_for_node) == set(defn.graph.nodes)  # its BlockInput / BlockOutput and layers
+    assert view.breadcrumb.isVisible()
+    assert view.breadcrumb.texts() == [doc.project.name, f"{window.first} ({window.block})"]
+    assert "all 2 instances change" in view.breadcrumb.hint.text()
+    # Shapes inside are those of the instance it was entered through.
+    assert view.canvas.item_for_node["conv2"].output_shape_text() == "[16, 10, 10]"
+
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert doc.current_block is None and doc.graph is doc.project.graph
+    assert set(view.canvas.item_for_node) == top_ids and not view.breadcrumb.isVisible()
+    assert doc.selection == [window.first]  # back where the user came from
+
+    qtbot.keyClick(view, Qt.Key.Key_Tab)  # Tab on the selected instance enters it, Tab again leaves
+    assert doc.current_block == window.block
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    assert doc.current_block is None
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert doc.current_block == window.block
+    qtbot.keyClick(view, Qt.Key.Key_Backspace)  # nothing selected: Backspace goes up, deletes nothing
+    assert doc.current_block is None and window.first in doc.graph and doc.undo_stack.count() == 0
+
+
+def test_an_edit_inside_changes_every_instance_in_one_undo_step(window, qtbot):
+    doc, view = window.document, window.canvas
+    before = project_to_json(doc.project)
+    old_shape = doc.fresh_result().shape(window.second)
+    doc.set_selection([window.first])
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+
+    doc.set_selection(["conv2"])  # the inspector edits the inner layer
+    editor = window.inspector_panel.editors["out_channels"]
+    editor.show_value(16)
+    editor.committed.emit(8)
+    assert doc.undo_stack.count() == 1
+    assert doc.graph.node("conv2").params["out_channels"] == 8
+    result = doc.fresh_result()
+    assert str(result.shape(window.first)) == "[8, 5, 5]"
+    assert str(result.shape(window.second)) == "[8, 5, 5]"  # the other instance follows: same definition
+    assert view.canvas.item_for_node["conv2"].output_shape_text() == "[8, 10, 10]"
+
+    window.add_layer("Dropout")  # the palette adds inside the definition, wired from the selected layer
+    assert doc.undo_stack.count() == 2
+    assert any(n.op == "Dropout" for n in doc.project.blocks.definition(window.block).graph)
+    assert not any(n.op == "Dropout" for n in doc.project.graph)
+
+    qtbot.keyClick(view, Qt.Key.Key_Z, CTRL)
+    qtbot.keyClick(view, Qt.Key.Key_Z, CTRL)
+    assert project_to_json(doc.project) == before  # both instances restored
+    assert doc.fresh_result().shape(window.second) == old_shape
+    assert view.canvas.item_for_node["conv2"].output_shape_text() == "[16, 10, 10]"
+
+
+def test_a_reference_to_a_block_param_is_typed_in_the_inspector(window, qtbot):
+    doc = window.document
+    doc.enter_block(window.first)
+    defn = doc.project.blocks.definition(window.block)
+    from graph_engine.blocks.model import BlockParam
+
+    doc.project.blocks.set_params(window.block, {"width": BlockParam("width", "int", 6, "output channels")})
+    doc.set_selection(["conv2"])
+    editor = window.inspector_panel.editors["out_channels"]
+    editor.line.setText("$width * 2")
+    editor.commit_pending()
+    assert defn.graph.node("conv2").params["out_channels"] == "$width * 2"
+    assert str(doc.fresh_result().shape(window.first)) == "[12, 5, 5]"
+    editor.line.setText("$depth")
+    editor.commit_pending()
+    assert "no param 'depth'" in editor.message.text()
+    assert defn.graph.node("conv2").params["out_channels"] == "$width * 2"
+
+
+def test_problems_inside_show_on_the_inner_card_with_their_path(window, qtbot):
+    doc, view = window.document, window.canvas
+    doc.enter_block(window.first)
+    doc.set_param("conv2", "kernel_size", 30)  # larger than the 14x14 input
+    doc.fresh_result()
+    card = view.canvas.item_for_node["conv2"]
+    assert card.severity == "error"
+    assert card.diagnostics[0].path == f"{window.first}.conv2"
+    assert f"{window.first}.conv2" in card.toolTip()
+    doc.leave_block()
+    assert view.canvas.item_for_node[window.first].severity == "error"  # and on the instance's card
+
+
+def test_nested_blocks_and_the_breadcrumb_go_up_any_number_of_levels(qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path, "unet_small")
+    doc, view = window.document, window.canvas
+    doc.enter_block("up1")
+    doc.enter_block("fuse")
+    assert [b for _, b in doc.level_path] == ["UpStep", "ConvRelu"]
+    assert view.breadcrumb.texts() == [doc.project.name, "up1 (UpStep)", "fuse (ConvRelu)"]
+    # fuse ends up1, so its conv has up1's output shape (as entered through up1, not up2)
+    assert view.canvas.item_for_node["conv"].output_shape_text() == str(doc.result.shape("up1"))
+    assert doc.result.shape("up1") != doc.result.shape("up2")
+    view.breadcrumb.crumbs[2].click()  # "up1 (UpStep)"
+    assert doc.current_block == "UpStep" and doc.selection == ["fuse"]
+    view.breadcrumb.crumbs[0].click()
+    assert doc.current_block is None and "up1" in view.canvas.item_for_node
+
+
+def test_undoing_the_group_while_inside_the_block_returns_to_the_top(window, qtbot):
+    doc = window.document
+    doc.undo_stack.clear()
+    doc.enter_block(window.first)
+    doc.leave_block()
+    doc.ungroup(window.second)
+    doc.enter_block(window.first)
+    doc.undo_stack.undo()  # the instance entered stays; undo of the ungroup happened at the top
+    doc.fresh_result()
+    assert doc.current_block == window.block
+    doc.undo_stack.redo()
+    doc.project.graph.remove_node(window.first)  # its instance goes (e.g. an undo at the top): back up
+    doc.fresh_result()
+    assert doc.current_block is None and doc.graph is doc.project.graph
