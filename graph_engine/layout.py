@@ -8,6 +8,11 @@ graph lays out in milliseconds.
 Networks are long and thin (LeNet-5 is 14 columns of one node), which fitted into a window would be drawn too
 small to read. So columns wrap into bands, like lines of text, choosing the band length that brings the whole
 picture closest to the canvas's shape (`TARGET_ASPECT`).
+
+Cards are not all one height: a node with several ports on a side (a block with two outputs, LSTM,
+MultiheadAttention) gets a row per port below its body (app/canvas/node_item.py), so each node's height is
+estimated from its port counts (`node_height`) and a column stacks its nodes by those heights; a graph of
+one-port nodes lays out exactly as with a fixed row pitch.
 """
 
 from __future__ import annotations
@@ -45,17 +50,28 @@ def layered_layout(graph: Graph, column_gap: float = COLUMN_GAP, row_gap: float 
             col.sort(key=lambda n: _barycenter(neighbours[n], rank, rank[n]))
             for i, n in enumerate(col):
                 rank[n] = float(i)
-    per_band = _band_length(len(order), max(len(col) for col in columns.values()), column_gap, row_gap) \
-        if wrap and order else len(order)
-    tallest = max((len(col) for col in columns.values()), default=1)
-    band_height = (tallest - 1) * row_gap + NODE_HEIGHT + row_gap
+    height = {n: node_height(graph, n) for n in graph.nodes}
+    # Offsets of each node inside its column: one row pitch apart, more below a card too tall for it.
+    offsets: dict[str, float] = {}
+    spans: dict[int, float] = {}
+    for c, col in columns.items():
+        y = 0.0
+        for n in col:
+            offsets[n] = y
+            y += max(row_gap, height[n] + CLEARANCE)
+        # From the first card's top to the last one's bottom, counting a card as NODE_HEIGHT unless it needs
+        # more than a row pitch (so graphs of ordinary cards keep exactly the fixed-pitch layout).
+        spans[c] = y - row_gap + NODE_HEIGHT
+    tallest_span = max(spans.values(), default=NODE_HEIGHT)
+    band_height = tallest_span + row_gap
+    rows = max(1, round((tallest_span - NODE_HEIGHT) / row_gap) + 1)
+    per_band = _band_length(len(order), rows, column_gap, row_gap) if wrap and order else len(order)
     positions: dict[str, tuple[float, float]] = {}
     for index, c in enumerate(order):
         band, slot = divmod(index, per_band)
-        col = columns[c]
-        top = band * band_height + (tallest - len(col)) * row_gap / 2
-        for i, n in enumerate(col):
-            positions[n] = (slot * column_gap, top + i * row_gap)
+        top = band * band_height + (tallest_span - spans[c]) / 2
+        for n in columns[c]:
+            positions[n] = (slot * column_gap, top + offsets[n])
     return positions
 
 
@@ -112,3 +128,31 @@ def apply_missing_positions(graph: Graph) -> None:
     for node in graph:
         if node.pos is None:
             node.pos = positions[node.id]
+
+
+# The card geometry of app/canvas/appearance.py, for estimating heights: header, body top margin, one body line,
+# one port row, bottom margin.
+CARD_HEADER, CARD_BODY_TOP, CARD_LINE, CARD_ROW, CARD_BOTTOM = 24.0, 5.0, 15.0, 17.0, 7.0
+CLEARANCE = 10.0  # at least this much free space under a card whose column it shares
+
+
+def node_height(graph: Graph, node_id: str) -> float:
+    """About how tall the node's card is (app/canvas/node_item.py): key params, shape and parameter lines (a
+    block's card has its definition's name too; a card with several outputs has no shape line), then a row
+    per port on a side with several ports."""
+    from graph_engine.blocks.resolve import spec_for
+
+    node = graph.node(node_id)
+    spec = spec_for(graph, node)
+    if spec is None:
+        return NODE_HEIGHT
+    params = node.params if isinstance(node.params, dict) else None
+    try:
+        outputs = spec.output_port_count(params)
+    except (TypeError, ValueError):
+        outputs = len(spec.outputs)
+    inputs = 0 if spec.variadic else len(spec.inputs)
+    rows = max(inputs if inputs > 1 else 0, outputs if outputs > 1 else 0)
+    lines = (2 if outputs > 1 else 3) + (1 if node.op == "Block" else 0)
+    height = CARD_HEADER + CARD_BODY_TOP + lines * CARD_LINE + CARD_BOTTOM
+    return height + (3.0 + rows * CARD_ROW if rows else 0.0)

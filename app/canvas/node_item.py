@@ -47,6 +47,7 @@ _CHUNK_SEP = " · "
 TUNING = frozenset({"eps", "momentum", "layer_norm_eps", "dropout", "init", "num_parameters", "start_dim",
                     "end_dim", "output_padding", "dilation", "groups"})
 VARIADIC_PORT_GAP = 14.0
+STACK_OFFSET = 4.0  # how far each card of a block's stack peeks out
 
 
 # ---- what a card says ------------------------------------------------------------------------------------
@@ -243,6 +244,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node.id
         self.op = node.block if node.op == "Block" and isinstance(node.block, str) else node.op
         self.repeat = node.repeat if node.op == "Block" else None
+        self.is_block = node.op == "Block"
         # A block instance's spec comes from its definition (graph_engine.blocks); the scene passes it.
         self.spec: LayerSpec | None = spec if spec is not None else get_spec(node.op)
         self.accent = category_color(self.spec.category) if self.spec else QColor(FALLBACK_COLOR)
@@ -491,6 +493,10 @@ class NodeItem(QGraphicsItem):
 
         # Header: id (bold, left) and op (dim, right); the id keeps priority when both do not fit.
         op_text = self.op if self.spec else f"{self.op}?"
+        if self.is_block:
+            # A block card: the header is all the instance's id (and the repeat count); its definition's name
+            # gets the first body line, where a long CamelCase name still reads whole.
+            op_text = f"×{self.repeat}" if self.repeat is not None else ""
         title_w = f.title_metrics.horizontalAdvance(self.node_id)
         op_w = f.op_metrics.horizontalAdvance(op_text)
         gap = 8.0
@@ -505,6 +511,8 @@ class NodeItem(QGraphicsItem):
 
         # Body lines: key params, output shape (or the first error), parameter count.
         lines: list[tuple[str, str]] = []
+        if self.is_block:
+            lines.append((("▣ " + self.op) if self.spec else f"▣ {self.op}?", "text"))
         key = fit_chunks(key_param_chunks(self.spec, self._params), f.body_metrics, inner)
         if key:
             lines.append((key, "text"))
@@ -713,6 +721,8 @@ class NodeItem(QGraphicsItem):
             if self._live_flagged:
                 self._paint_live(painter, colors, False)
             return
+        if self.is_block:
+            self._paint_stack(painter, colors, card)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colors.card)
         painter.drawPath(card)
@@ -732,6 +742,13 @@ class NodeItem(QGraphicsItem):
         self._paint_badge(painter, colors, 7.0, True)
         if self._live is not None or self._live_flagged:
             self._paint_live(painter, colors, True)
+
+    def _paint_stack(self, painter: QPainter, colors, card: QPainterPath) -> None:
+        """Cards peeking out below a block's card: it holds layers (two for a repeated block: several copies)."""
+        painter.setPen(QPen(colors.card_border, 1.0))
+        painter.setBrush(colors.card)
+        for step in ((2, 1) if self.repeat is not None and self.repeat > 1 else (1,)):
+            painter.drawPath(card.translated(STACK_OFFSET * step, STACK_OFFSET * step))
 
     def _paint_badge(self, painter: QPainter, colors, radius: float, mark: bool) -> None:
         """The round "!" on the top-right corner of a card with an error (red) or only warnings (orange)."""

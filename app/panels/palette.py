@@ -587,6 +587,9 @@ class PalettePanel(QWidget):
         self.description.setHtml("".join(parts))
 
     def _show_block(self, block: str) -> None:
+        if block.startswith(BUILTIN_PREFIX):
+            self._show_builtin(block[len(BUILTIN_PREFIX):])
+            return
         library = self.document.project.blocks if self.document is not None else None
         if library is None or block not in library:
             return
@@ -600,6 +603,29 @@ class PalettePanel(QWidget):
             + (f"<p>{html.escape(defn.doc)}</p>" if defn.doc else "")
             + f"<p style='color:{self._muted()}'>{layers} layer{'s' if layers != 1 else ''}; {ports}"
             + (f"; params: {html.escape(', '.join(defn.params))}" if defn.params else "") + "</p>")
+
+    def _show_builtin(self, name: str) -> None:
+        builtin = builtin_blocks()
+        defn = builtin.get(name)
+        if defn is None:
+            return
+        muted = self._muted()
+        layers = sum(1 for n in defn.graph if n.op not in ("BlockInput", "BlockOutput"))
+        uses = [u for u in builtin.needed(name) if u != name]
+        rows = "".join(
+            f"<tr><td style='padding-right:8px'><b>{html.escape(p.name)}</b></td>"
+            f"<td style='color:{muted}'>{html.escape(format_value(p.default))}</td></tr>"
+            f"<tr><td colspan=2 style='color:{muted}; padding-bottom:3px'>{html.escape(p.doc)}</td></tr>"
+            for p in defn.params.values())
+        shapes = " and ".join(str(list(s)) for s in builtin.examples.get(name, ()))
+        self.description.setHtml(
+            f"<p><b style='font-size:large'>{html.escape(name)}</b>&nbsp;&nbsp;<span style='color:{muted}'>"
+            f"built-in block</span></p><p>{html.escape(defn.doc)}</p>"
+            f"<table cellspacing=0 cellpadding=0>{rows}</table>"
+            f"<p style='color:{muted}'>{layers} layers"
+            + (f", using {html.escape(', '.join(uses))}" if uses else "")
+            + f"; e.g. for an input of {html.escape(shapes)}. Dragging it in copies the block into the project"
+            " once; every instance then shares that copy.</p>")
 
     def _show_category(self, category: str) -> None:
         url = self._swatch_url(category)

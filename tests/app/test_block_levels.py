@@ -168,3 +168,25 @@ def test_undoing_the_group_while_inside_the_block_returns_to_the_top(window, qtb
     doc.project.graph.remove_node(window.first)  # its instance goes (e.g. an undo at the top): back up
     doc.fresh_result()
     assert doc.current_block is None and doc.graph is doc.project.graph
+
+
+def test_a_block_card_shows_its_definition_repeat_and_live_training_statistics(qtbot, tmp_path):
+    import torch
+
+    from graph_engine import build_model
+    from graph_engine.training.probes import ProbeRunner
+
+    window = open_window(qtbot, tmp_path, "resnet_digits")
+    doc = window.document
+    card = window.canvas.canvas.item_for_node["blocks"]
+    assert card.is_block and card.op == "ResidualBlock" and card.repeat == 2
+    texts = [t.static.text() for t in card._texts]
+    assert "×2" in texts and "▣ ResidualBlock" in texts and "channels 32" in texts
+    assert str(doc.result.shape("blocks")) in texts
+    # A probe of the real model (what a training run sends) reaches the block card like any layer's.
+    model = build_model(doc.project)
+    node_ops = {n.id: n.op for n in doc.project.graph}
+    event = ProbeRunner(model, node_ops, torch.randn(4, 1, 8, 8)).run(step=1, epoch=0)
+    assert "blocks" in event.layers
+    window.canvas_stats._apply_probe(event)
+    assert card.live_stats_text

@@ -48,3 +48,33 @@ def test_long_chains_wrap_into_bands_that_read_left_to_right():
         (x0, y0), (x1, y1) = pos[e.src], pos[e.dst]
         assert (y1 == y0 and x1 > x0) or (y1 > y0 and x1 == 0)
     assert layered_layout(p.graph, wrap=False)["y"][1] == 0 and len({y for _, y in layered_layout(p.graph, wrap=False).values()}) == 1
+
+
+def test_layout_stacks_a_column_by_card_heights_and_blocks_connect_through_their_ports():
+    from graph_engine.blocks.builtin import add_builtin_instance
+    from graph_engine.layout import CLEARANCE, ROW_GAP, node_height
+    from graph_engine.project import Project
+
+    project = Project(name="two-input block")
+    g = project.graph
+    g.add_node(Node("low", "Input", {"shape": [64, 8, 8]}))
+    g.add_node(Node("high", "Input", {"shape": [32, 16, 16]}))
+    up = add_builtin_instance(project, g, "UNetUp").id  # two inputs, each a port row: a taller card
+    side = add_builtin_instance(project, g, "ConvBnAct").id
+    g.add_edge(Edge("low", up, 0, 0))
+    g.add_edge(Edge("high", up, 0, 1))
+    g.add_edge(Edge("high", side))
+    for i, src in enumerate((up, side)):
+        g.add_node(Node(f"out{i}", "Output"))
+        g.add_edge(Edge(src, f"out{i}"))
+    assert node_height(g, up) + CLEARANCE > ROW_GAP > node_height(g, side) + CLEARANCE
+    pos = layered_layout(g, wrap=False)
+    assert pos[up][0] == pos[side][0]  # one column
+    upper, lower = sorted((up, side), key=lambda n: pos[n][1])
+    assert pos[lower][1] - pos[upper][1] == max(ROW_GAP, node_height(g, upper) + CLEARANCE)
+    # connect: a block's ports are its definition's (the bare catalog Block has none), shapes checked inside
+    result = check(project)
+    assert result.ok, [str(d) for d in result.errors]
+    assert connection_problem(g, result, Edge(up, "out1", 0, 0)) is None
+    assert "UNetUp has no output port 1" in connection_problem(g, result, Edge(up, "out1", 1, 0))
+    assert "UNetUp has no input port 2" in connection_problem(g, result, Edge("low", up, 0, 2))
