@@ -86,6 +86,24 @@ class SetParamsCommand(QUndoCommand):
         self.graph.set_params(self.node_id, self.old)
 
 
+class SetTrainableCommand(QUndoCommand):
+    """Freeze or unfreeze nodes (Node.trainable), one undo step for all of them."""
+
+    def __init__(self, graph: Graph, node_ids: list[str], trainable: bool):
+        what = node_ids[0] if len(node_ids) == 1 else f"{len(node_ids)} layers"
+        super().__init__(f"{'Unfreeze' if trainable else 'Freeze'} {what}")
+        self.graph, self.trainable = graph, trainable
+        self.old = {n: graph.node(n).trainable for n in node_ids}
+
+    def redo(self) -> None:
+        for node_id in self.old:
+            self.graph.set_trainable(node_id, self.trainable)
+
+    def undo(self) -> None:
+        for node_id, old in self.old.items():
+            self.graph.set_trainable(node_id, old)
+
+
 class RenameNodeCommand(QUndoCommand):
     def __init__(self, graph: Graph, old_id: str, new_id: str):
         super().__init__(f"Rename {old_id} to {new_id}")

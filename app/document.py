@@ -38,6 +38,7 @@ from app.commands import (
     RemoveNodeCommand,
     RenameNodeCommand,
     SetParamsCommand,
+    SetTrainableCommand,
     SetTrainingCommand,
 )
 from graph_engine.blocks import edits, refs
@@ -377,6 +378,20 @@ class Document(QObject):
                 have = ", ".join(f"${k}" for k in known) or "none yet"
                 raise EditRefused(f"{block} has no param {unknown[0]!r} (its params: {have})")
         return list(value) if isinstance(value, tuple) else value
+
+    def set_trainable(self, node_ids: Iterable[str], trainable: bool) -> None:
+        """Freeze (False) or unfreeze layers: one undo step. Their weights are not trained while frozen
+        (graph_engine/training/freezing.py); a frozen block instance freezes everything inside it."""
+        self._writable()
+        ids = [n for n in node_ids if n in self.graph and self.graph.node(n).trainable != bool(trainable)]
+        if ids:
+            self.undo_stack.push(SetTrainableCommand(self.graph, ids, bool(trainable)))
+
+    def start_from_weights(self, weights: str | None, fresh: Iterable[str] = ()) -> None:
+        """Train from these weights (training.init; None: the network's own initialisation), one undo step;
+        `fresh` are the layers that start from their own initialisation (a replaced head)."""
+        value = None if weights is None else {"weights": str(weights), **({"fresh": list(fresh)} if fresh else {})}
+        self.set_training_settings({"init": value}, "Train from these weights" if weights else "Clear starting weights")
 
     def set_training_setting(self, key: str, value: Any, text: str | None = None) -> None:
         """Set one training setting (a key of graph_engine.training.settings_spec, or "dataset.<param>" /

@@ -321,6 +321,8 @@ class MainWindow(QMainWindow):
         add("train_panel", "Training &Panel", self.show_training_panel,
             "Show the dataset, hyperparameters and run controls")
         add("train_dashboard", "Training &Dashboard", self.show_dashboard, "Show the live plots and the run list")
+        add("train_from_weights", "Train from These &Weights...", self.train_from_weights,
+            "Start the next runs from a weights file (an imported model's, a run's): transfer learning")
 
     def _build_menus(self) -> None:
         a = self.actions_by_name
@@ -362,6 +364,8 @@ class MainWindow(QMainWindow):
         train_menu.addActions([a["train_start"], a["train_pause"], a["train_stop"]])
         train_menu.addSeparator()
         train_menu.addActions([a["train_panel"], a["train_dashboard"]])
+        train_menu.addSeparator()
+        train_menu.addAction(a["train_from_weights"])
         self.train_menu = train_menu
 
         help_menu = bar.addMenu("&Help")
@@ -623,6 +627,7 @@ class MainWindow(QMainWindow):
             self.dashboard = TrainingDashboard()
             self.runs_panel = RunsPanel(self.training_session, self.dashboard)
             self.runs_panel.project_requested.connect(self.open_run_project)
+            self.runs_panel.weights_requested.connect(self.train_from_run)
             splitter = QSplitter(Qt.Orientation.Horizontal, self.dashboard_dock)
             splitter.setObjectName("dashboardSplitter")
             splitter.addWidget(self.runs_panel)
@@ -861,6 +866,40 @@ class MainWindow(QMainWindow):
         if name != EMPTY:
             self.show_message(f"New project from the template {project.name}; save it to keep it")
         return True
+
+    def train_from_weights(self, path: str | Path | None = None) -> bool:
+        """Train > Train from These Weights...: the next runs start from a weights file (app/training/
+        start_weights.py); asks for the file (the imported model's weights beside the project first)."""
+        from app.training.start_weights import start_from_weights, weights_beside
+
+        if self._welcome or self.document is None:
+            return False
+        if path is None:
+            path = self.ask_weights_path(weights_beside(self.document))
+            if path is None:
+                return False
+        try:
+            message = start_from_weights(self.document, Path(path), self.ask_yes_no)
+        except EditRefused as exc:
+            self.show_message(str(exc))
+            return False
+        except ProjectError as exc:
+            self.show_error("Cannot train from these weights", f"{Path(path).name} cannot be used.", str(exc))
+            return False
+        if message:
+            self.show_message(message)
+        return bool(message)
+
+    def train_from_run(self, run) -> bool:
+        """A kept run's "Train from these weights": its trained weights start the next runs."""
+        from app.training.start_weights import run_weights
+
+        meta = self.training_session.meta(run)
+        path = run_weights(meta.folder if meta is not None else None)
+        if path is None:
+            self.show_message(f"{run.name} kept no weights to start from")
+            return False
+        return self.train_from_weights(path)
 
     def open_run_project(self, run) -> bool:
         """The project a run trained (its snapshot), as a new untitled project."""
@@ -1106,6 +1145,18 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open Project", str(folder),
                                               f"{PROJECT_FILTER};;{ALL_FILES_FILTER}")
         return Path(path) if path else None
+
+    def ask_weights_path(self, suggested: Path | None) -> Path | None:
+        from app.training.start_weights import WEIGHTS_FILTER
+
+        folder = suggested or (self.document.path.parent if self.document and self.document.path
+                               else self.recent.last_dir())
+        path, _ = QFileDialog.getOpenFileName(self, "Train from These Weights", str(folder), WEIGHTS_FILTER)
+        return Path(path) if path else None
+
+    def ask_yes_no(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text)
+        return QMessageBox.StandardButton(answer) == QMessageBox.StandardButton.Yes
 
     def ask_save_path(self, suggested: Path) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Project As", str(suggested), PROJECT_FILTER)

@@ -236,6 +236,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if result.ok:
         memory = estimated_memory_bytes(result, batch_size)
         print(f"parameters:      {result.total_params:,} ({format_bytes(4 * result.total_params)} as float32)")
+        from graph_engine.training.freezing import parameter_split
+
+        trainable, frozen = parameter_split(project, result)
+        if frozen:
+            print(f"                 {trainable:,} trainable, {frozen:,} frozen (trainable: false)")
         print(f"FLOPs/sample:    {result.total_flops:,} ({format_count(result.total_flops)})")
         print(f"training memory: ~{format_bytes(memory)} at batch size {batch_size} "
               "(weights, gradients, Adam state, activations)")
@@ -456,6 +461,8 @@ def summary_table(project: Project, result: CheckResult) -> str:
             notes.append("error")
         if node_id not in result.live:
             notes.append("unused")
+        if not node.trainable:
+            notes.append("frozen")
         shape = _shape_text(node.op, info)
         known = info is not None and info.outputs is not None
         op = node.op if node.op != "Block" else f"{node.block}" + (f" x{node.repeat}" if node.repeat else "")

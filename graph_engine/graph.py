@@ -30,10 +30,11 @@ class Node:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from the file, kept for round trips
     block: str | None = None  # op "Block" only: the definition's name (graph_engine/blocks)
     repeat: Any = None  # op "Block" only: N chained copies (None: one plain instance); checked by validation
+    trainable: bool = True  # False: frozen, its weights are not trained (graph_engine/training/freezing.py)
 
     def copy(self) -> Node:
         return Node(self.id, self.op, copy.deepcopy(self.params), self.pos, copy.deepcopy(self.extra),
-                    self.block, self.repeat)
+                    self.block, self.repeat, self.trainable)
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,17 @@ class Graph:
         node.block, node.repeat = block, repeat
         self.version += 1
         self.structure_changed.emit()  # the new definition may have other ports
+        self.node_changed.emit(node_id)
+        self.changed.emit()
+        return old
+
+    def set_trainable(self, node_id: str, trainable: bool) -> bool:
+        """Freeze (False) or unfreeze a node; returns the old value for undo. The network's code does not
+        change (freezing is a training matter), its trainable parameter count does."""
+        node = self.node(node_id)
+        old = node.trainable
+        node.trainable = bool(trainable)
+        self.version += 1
         self.node_changed.emit(node_id)
         self.changed.emit()
         return old

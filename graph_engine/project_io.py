@@ -31,7 +31,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 20_000
 MAX_EDGES = 100_000
 MAX_DEPTH = 64  # nesting of JSON objects/lists; real projects use under 10
-NODE_KEYS = ("id", "op", "block", "params", "repeat", "pos")
+NODE_KEYS = ("id", "op", "block", "params", "repeat", "pos", "trainable")
 EDGE_KEYS = ("src", "dst", "src_port", "dst_port")
 
 # MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict. Each is a pure function named
@@ -193,8 +193,12 @@ def _parse_node(item: Any, index: int) -> Node:
     block = item.get("block")
     if block is not None and not isinstance(block, str):
         raise ProjectError("block must be the name of a block definition (text)", node_id=node_id, field="block")
+    trainable = item.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise ProjectError("trainable must be true or false (false: the layer is frozen)", node_id=node_id,
+                           field="trainable")
     extra = {k: v for k, v in item.items() if k not in NODE_KEYS}
-    return Node(node_id, op, params, pos, extra, block, item.get("repeat"))
+    return Node(node_id, op, params, pos, extra, block, item.get("repeat"), trainable)
 
 
 def _parse_edge(item: Any, index: int) -> Edge:
@@ -247,6 +251,8 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         item["params"] = node.params
     if node.repeat is not None:
         item["repeat"] = node.repeat
+    if not node.trainable:  # written only when frozen, so other files round-trip unchanged
+        item["trainable"] = False
     if node.pos is not None:
         item["pos"] = [round(node.pos[0], 2), round(node.pos[1], 2)]
     for key, value in node.extra.items():

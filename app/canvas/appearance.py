@@ -43,6 +43,9 @@ def _mix(a: QColor, b: QColor, t: float) -> QColor:
                            a.blueF() + (b.blueF() - a.blueF()) * t, 1.0)
 
 
+FROZEN_COLOR = "#3b8fd9"  # ice blue, readable on dark and light cards
+
+
 @dataclass
 class CanvasColors:
     """The canvas palette; dark or light following the application palette."""
@@ -61,6 +64,7 @@ class CanvasColors:
     valid: QColor = field(default_factory=lambda: QColor(VALID))
     error: QColor = field(default_factory=lambda: QColor(ERROR_COLOR))
     warning: QColor = field(default_factory=lambda: QColor(WARNING_COLOR))
+    frozen: QColor = field(default_factory=lambda: QColor(FROZEN_COLOR))  # the snowflake of a frozen card
 
     @classmethod
     def from_palette(cls, palette: QPalette) -> CanvasColors:

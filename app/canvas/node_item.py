@@ -9,6 +9,7 @@ threshold only coloured blocks are drawn. A node item never changes the model; i
 from __future__ import annotations
 
 import html
+import math
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -255,6 +256,7 @@ class NodeItem(QGraphicsItem):
         self.shape_error = False  # the incoming tensors do not suit the layer: its input edges are drawn red
         self.height = HEADER_H + LINE_H + BOTTOM_PAD
         self._params: dict[str, Any] = dict(node.params)
+        self.frozen = not node.trainable  # trainable: false, shown by a snowflake badge and "frozen"
         self._info: NodeInfo | None = None
         self._diagnostics: list[Diagnostic] = []
         self._check_key: Any = None
@@ -300,6 +302,13 @@ class NodeItem(QGraphicsItem):
                 e.adjust()
         self._update_port_states()
         self._relayout()
+
+    def set_frozen(self, frozen: bool) -> None:
+        """The node was frozen or unfrozen (Node.trainable)."""
+        if frozen != self.frozen:
+            self.frozen = frozen
+            self._relayout()
+            self._update_tooltips()
 
     def rename(self, new_id: str) -> None:
         """The node was renamed: show the new id."""
@@ -525,7 +534,10 @@ class NodeItem(QGraphicsItem):
             if shape:
                 lines.append((shape, "dim" if shape.startswith("returns") else "text"))
         if self._info is not None and self._info.param_count:
-            lines.append((format_params(self._info.param_count), "dim"))
+            lines.append((format_params(self._info.param_count) + (" · frozen" if self.frozen else ""),
+                          "frozen" if self.frozen else "dim"))
+        elif self.frozen:
+            lines.append(("frozen", "frozen"))
         if not lines:
             lines.append(("", "dim"))
         y = BODY_TOP
@@ -634,7 +646,9 @@ class NodeItem(QGraphicsItem):
             elif info is not None and info.outputs:
                 lines.append(html.escape(", ".join(str(t) for t in info.outputs)))
             if info is not None and info.param_count:
-                lines.append(f"{info.param_count:,} parameters")
+                lines.append(f"{info.param_count:,} parameters" + (" (frozen: not trained)" if self.frozen else ""))
+            elif self.frozen:
+                lines.append("frozen: not trained")
             if self.spec is not None and self.spec.doc:
                 lines.append(f"<span style='color:gray'>{html.escape(self.spec.doc)}</span>")
         if self._live_tip:
@@ -718,6 +732,8 @@ class NodeItem(QGraphicsItem):
                 painter.setFont(t.font)
                 painter.drawStaticText(t.pos, t.static)
             self._paint_badge(painter, colors, 12.0, False)
+            if self.frozen:
+                self._paint_frozen(painter, colors, 13.0)
             if self._live_flagged:
                 self._paint_live(painter, colors, False)
             return
@@ -731,7 +747,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(border, width))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(card)
-        roles = {"text": colors.text, "dim": colors.text_dim, "error": colors.error, "warning": colors.warning}
+        roles = {"text": colors.text, "dim": colors.text_dim, "error": colors.error, "warning": colors.warning,
+                 "frozen": colors.frozen}
         current = None
         for t in self._texts:
             if t.role != current:
@@ -740,6 +757,8 @@ class NodeItem(QGraphicsItem):
             painter.setFont(t.font)
             painter.drawStaticText(t.pos, t.static)
         self._paint_badge(painter, colors, 7.0, True)
+        if self.frozen:
+            self._paint_frozen(painter, colors, 8.0)
         if self._live is not None or self._live_flagged:
             self._paint_live(painter, colors, True)
 
@@ -749,6 +768,19 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(colors.card)
         for step in ((2, 1) if self.repeat is not None and self.repeat > 1 else (1,)):
             painter.drawPath(card.translated(STACK_OFFSET * step, STACK_OFFSET * step))
+
+    def _paint_frozen(self, painter: QPainter, colors, radius: float) -> None:
+        """A snowflake on the top-left corner of a frozen card (drawn, so no font needs the glyph)."""
+        center = QPointF(2, -1)
+        painter.setPen(QPen(colors.card, 1.5))
+        painter.setBrush(colors.frozen)
+        painter.drawEllipse(center, radius, radius)
+        painter.setPen(QPen(colors.card, max(1.2, radius / 6), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        arm = radius * 0.68
+        for k in range(3):
+            angle = math.pi / 2 + k * math.pi / 3
+            dx, dy = arm * math.cos(angle), arm * math.sin(angle)
+            painter.drawLine(QPointF(center.x() - dx, center.y() - dy), QPointF(center.x() + dx, center.y() + dy))
 
     def _paint_badge(self, painter: QPainter, colors, radius: float, mark: bool) -> None:
         """The round "!" on the top-right corner of a card with an error (red) or only warnings (orange)."""

@@ -202,6 +202,7 @@ class CanvasScene(QGraphicsScene):
             if node.op == "Block":  # its definition may have changed (ports, params, make unique)
                 item.set_spec(spec_for(self.document.graph, node), node)
             item.set_params(node.params)
+            item.set_frozen(not node.trainable)
 
     def _on_node_renamed(self, old: str, new: str) -> None:
         item = self.item_for_node.pop(old, None)

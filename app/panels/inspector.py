@@ -16,6 +16,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -42,6 +43,8 @@ from graph_engine.catalog.spec import REQUIRED, Param
 from graph_engine.graph import Node
 from graph_engine.params import AUTO, validate_value
 from graph_engine.validation import CheckResult, Diagnostic
+
+PORT_OPS = ("Input", "Output", "BlockInput", "BlockOutput")  # nothing to train: no trainable box
 
 
 class _IdEdit(QLineEdit):
@@ -103,6 +106,7 @@ class InspectorPanel(QWidget):
         self.node_id: str | None = None
         self._node: Node | None = None
         self.editors: dict[str, ParamEditor] = {}
+        self.trainable_box: QCheckBox | None = None
         self._id_error = ""
         self._id_note = ""
         self._content: QWidget | None = None
@@ -216,6 +220,7 @@ class InspectorPanel(QWidget):
 
     def _clear_content(self) -> None:
         self.block_edit = None
+        self.trainable_box = None
         self._node = None
         self.node_id = None
         self.editors = {}
@@ -277,6 +282,16 @@ class InspectorPanel(QWidget):
         self.block_edit = None
         if node.op == "Block" and node.block in self.document.project.blocks:
             name_form.addRow("Block", self._block_row(node, content))
+        self.trainable_box = None
+        if node.op not in PORT_OPS:
+            self.trainable_box = QCheckBox("trainable", content)
+            self.trainable_box.setToolTip("Untick to freeze the layer: training leaves its weights (and a "
+                                          "BatchNorm's running statistics) as they are, e.g. a pretrained "
+                                          "backbone while a new head learns. A frozen block freezes everything "
+                                          "inside it.")
+            self.trainable_box.setChecked(node.trainable)
+            self.trainable_box.toggled.connect(self._commit_trainable)
+            name_form.addRow("Training", self.trainable_box)
         layout.addLayout(name_form)
 
         # Tensors and counts.
@@ -380,6 +395,10 @@ class InspectorPanel(QWidget):
 
     def _update_values(self) -> None:
         node = self._node
+        if self.trainable_box is not None and self.trainable_box.isChecked() != node.trainable:
+            self.trainable_box.blockSignals(True)
+            self.trainable_box.setChecked(node.trainable)
+            self.trainable_box.blockSignals(False)
         info = self.document.view_result.nodes.get(node.id)
         resolved = info.params if info is not None else {}
         spec = spec_for(self.document.graph, node)
@@ -416,7 +435,11 @@ class InspectorPanel(QWidget):
         params = info.param_count if known else None
         flops = info.flops if known else None
         self.params_label.setText(format_count(params) if params is not None else "—")
-        self.params_label.setToolTip(f"{params:,} trainable parameters" if params is not None else "")
+        frozen = not self._node.trainable
+        if params is not None and frozen:
+            self.params_label.setText(f"{format_count(params)} {note('frozen')}")
+        self.params_label.setToolTip("" if params is None else
+                                     f"{params:,} {'frozen (not trained)' if frozen else 'trainable'} parameters")
         self.flops_label.setText(f"{format_count(flops)} <span style='color:{muted}'>per sample</span>"
                                  if flops is not None else "—")
         self.flops_label.setToolTip(f"{flops:,} floating-point operations per sample" if flops is not None else "")
@@ -474,11 +497,21 @@ class InspectorPanel(QWidget):
     def _apply_read_only(self) -> None:
         read_only = self.document.read_only
         self.id_edit.setReadOnly(read_only)
+        if self.trainable_box is not None:
+            self.trainable_box.setEnabled(not read_only)
         for editor in self.editors.values():
             editor.setEnabled(not read_only)
         self.read_only_label.setVisible(read_only)
 
     # ---- edits -------------------------------------------------------------------------------------------
+
+    def _commit_trainable(self, checked: bool) -> None:
+        if self.node_id not in self.document.graph:
+            return
+        try:
+            self.document.set_trainable([self.node_id], checked)
+        except EditRefused:
+            self._update_values()
 
     def _commit_param(self, name: str, value: Any) -> None:
         editor = self.editors.get(name)

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from app.panels.param_editors import muted_color
+from graph_engine.training.freezing import parameter_split
 from graph_engine.training.settings import batch_size_of
 from graph_engine.validation import CheckResult, estimated_memory_bytes
 
@@ -82,12 +83,15 @@ class StatusInfo(QWidget):
         params_text = "—" if empty else format_count(params)
         flops_text = "—" if empty else format_count(flops)
         memory_text = "—" if empty else format_bytes(memory)
-        self.params_label.setText(f"<span style='color:{muted}'>Params</span> {params_text}")
+        trainable, frozen = parameter_split(self.document.project, result) if not empty else (params, 0)
+        frozen_text = f" <span style='color:{muted}'>({format_count(frozen)} frozen)</span>" if frozen else ""
+        self.params_label.setText(f"<span style='color:{muted}'>Params</span> {params_text}{frozen_text}")
         self.flops_label.setText(f"<span style='color:{muted}'>FLOPs</span> {flops_text}")
         self.memory_label.setText(f"<span style='color:{muted}'>Memory</span> {memory_text} "
                                   f"<span style='color:{muted}'>@ batch {batch}</span>")
         partial = ("\nLayers with errors are not counted until they are fixed." if not result.ok else "")
-        self.params_label.setToolTip(f"{params:,} trainable parameters in the layers that reach an Output{partial}")
+        split = f"{trainable:,} trainable and {frozen:,} frozen" if frozen else f"{params:,} trainable"
+        self.params_label.setToolTip(f"{split} parameters in the layers that reach an Output{partial}")
         self.flops_label.setToolTip(f"{flops:,} floating-point operations for one sample's forward pass{partial}")
         self.memory_label.setToolTip(
             f"About {memory:,} bytes to train at batch size {batch}: weights, gradients and Adam's two moments, "

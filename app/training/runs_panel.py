@@ -11,6 +11,9 @@ never per step.
 The list sits in a narrow pane beside the plots, so nothing in it needs the full width to be read: the
 network and dataset columns are capped and elide their text, every row's tooltip holds all of its fields
 whole (hover any cell), and the hint has a line of its own above the buttons.
+
+Right-click a run for its actions, among them "Train from These Weights" (`weights_requested`: the main
+window starts the open project's next runs from that run's weights).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -85,6 +89,7 @@ class RunsPanel(QWidget):
 
     run_activated = Signal(object)
     project_requested = Signal(object)  # RunData: open the project it trained (its snapshot)
+    weights_requested = Signal(object)  # RunData: train the document from its weights (transfer learning)
 
     def __init__(self, session: TrainingSession, dashboard: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -118,6 +123,8 @@ class RunsPanel(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
                                   | QAbstractItemView.EditTrigger.SelectedClicked)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._activate(item))
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         layout.addWidget(self.tree, 1)
         self.hint = QLabel("Tick runs to overlay their curves; double-click one to show it.", self)
         self.hint.setWordWrap(True)
@@ -259,6 +266,33 @@ class RunsPanel(QWidget):
             run = self._runs.get(key)
             if run is not None:
                 self.project_requested.emit(run)
+
+    def selected_run(self) -> Any:
+        for item in self.tree.selectedItems()[:1]:
+            return self._runs.get(next((k for k, v in self._items.items() if v is item), None))
+        return None
+
+    def context_menu(self, run: Any) -> QMenu:
+        """The actions on one run (right-click): show, train from its weights, open its project, resume, delete."""
+        menu = QMenu(self)
+        menu.addAction("Show", lambda: self._activate(self.item_for(run)))
+        weights = menu.addAction("Train from These Weights", lambda: self.weights_requested.emit(run))
+        weights.setToolTip("Start the next runs of the open project from the weights this run trained")
+        weights.setEnabled(run.status not in ("running", "paused"))
+        menu.addAction("Open Project", lambda: self.project_requested.emit(run))
+        menu.addAction("Resume", self.resume_selected).setEnabled(self.resume_button.isEnabled())
+        menu.addSeparator()
+        menu.addAction("Delete", self._remove_selected).setEnabled(self.remove_button.isEnabled())
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        self.tree.setCurrentItem(item)
+        run = self.selected_run()
+        if run is not None:
+            self.context_menu(run).exec(self.tree.viewport().mapToGlobal(pos))
 
     def compare(self):
         """The architecture diff of the two ticked runs, in a dialog (returned; None unless two are ticked)."""

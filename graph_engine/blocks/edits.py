@@ -167,7 +167,8 @@ def ungroup(project, instance_id: str, *, block: str | None = None, remove_unuse
             mapping[inner.id] = new_id
             params = {k: refs.resolve(v, values, list(defn.params)) if refs.is_ref(v) else v
                       for k, v in (inner.params or {}).items()}
-            graph.add_node(Node(new_id, inner.op, params, inner.pos, dict(inner.extra), inner.block, inner.repeat),
+            graph.add_node(Node(new_id, inner.op, params, inner.pos, dict(inner.extra), inner.block, inner.repeat,
+                                inner.trainable and node.trainable),
                            index + len(inserted), check_id=False)
             inserted.append(new_id)
         ports_in = {nid: i for i, nid in enumerate(defn.inputs)}

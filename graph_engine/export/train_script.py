@@ -97,6 +97,7 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     out_shape = tuple(int(d) for d in result.nodes[outputs[0]].inputs[0].shape)
     settings, flags = _settings_and_flags(config, task, loss, dataset, in_type, out_shape, image_shape, model_file,
                                           user_file)
+    _transfer_settings(project, config, base_dir, settings, flags)
     pool = _function_pool(config, name, flags)
     functions = [pool[n] for n in collect(["main"], pool)]
     used = set().union(*(names_used(f) for f in functions)) | {"Path"}  # HERE needs Path
@@ -123,6 +124,9 @@ _COMMENTS = {
     "OUTPUT_SHAPE": "  # the network's output for one sample",
     "IMAGE_SHAPE": "  # how augmentation views a sample",
     "GRAD_CLIP": "  # largest gradient norm (None: no clipping)",
+    "INIT_WEIGHTS": "  # start from these weights (--init; None: the model's own initialisation)",
+    "FRESH": "  # layers that start from their own initialisation although INIT_WEIGHTS is given",
+    "FROZEN": "  # layers not trained (trainable: false in the project)",
 }
 
 _LOSS_FUNCTIONS = {"CrossEntropyLoss": "cross_entropy", "MSELoss": "mse_loss", "L1Loss": "l1_loss",
@@ -160,6 +164,20 @@ def _settings_and_flags(config: Any, task: str | None, loss: str | None, dataset
     return settings, flags
 
 
+def _transfer_settings(project: Project, config: Any, base_dir: Any, settings: dict[str, Any],
+                       flags: dict[str, bool | str]) -> None:
+    """Transfer learning: the starting weights (an absolute path, like the dataset's), the layers started fresh
+    and the frozen ones (graph_engine/training/freezing.py), as in the app's trainer."""
+    from graph_engine.training.freezing import frozen_paths
+    from graph_engine.training.init_weights import resolve_path
+
+    init = config.init
+    settings["INIT_WEIGHTS"] = None if init is None else str(resolve_path(init.weights, base_dir))
+    settings["FRESH"] = () if init is None else tuple(init.fresh)
+    settings["FROZEN"] = tuple(frozen_paths(project))
+    flags["FROZEN_LAYERS"] = bool(settings["FROZEN"])
+
+
 def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str]) -> dict[str, str]:
     """name -> folded source of every function the script may copy, in the order the script lists them."""
     from graph_engine.data.image_folder import decode_image
@@ -183,7 +201,7 @@ def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str])
     # The output rule is the trainer's own (graph_engine/data/output_fit.py).
     pool["output_mismatch"] = function_source(output_mismatch)
     pool["decode_image"] = function_source(decode_image)  # the app's image decoder (16-bit images, bombs)
-    for name in ("load_model_module", "prepare_data", "parse_args", "to_device", "main"):
+    for name in ("load_model_module", "prepare_data", "parse_args", "start_from", "to_device", "main"):
         pool[name] = fold(function_source(getattr(main_code, name)), flags)
     return pool
 
@@ -196,7 +214,7 @@ def _docstring(project: Project, model_file: str, script_name: str, extra: list[
 
 Needs torch, numpy{packages} and safetensors; the model comes from {_doc_text(model_file)} (LayerLoom's exported code).
 
-    python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N{data_flag}]
+    python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N --init W{data_flag}]
     torchrun --standalone --nproc_per_node 2 {_doc_text(script_name)}   (DistributedDataParallel; --batch-size is per process)
 
 Writes DIR/model.safetensors (load with create_model().load_state_dict(..., strict=True)) and DIR/metrics.json.

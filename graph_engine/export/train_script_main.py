@@ -32,7 +32,11 @@ from graph_engine.training.recipe import (
     classifier_sums,
     clipped_optimizer_step,
     finite_or_none,
+    freeze,
+    load_weights_into,
+    matching_weights,
     optimizer_step,
+    read_state_dict,
     regressor_sums,
     reshaped_loss,
     scaled_optimizer_step,
@@ -41,6 +45,7 @@ from graph_engine.training.recipe import (
     start_distributed,
     steps_per_epoch,
     total_sum_of_squares,
+    train_mode,
 )
 
 # The project's dataset loader, optimiser and schedule: train_script.py copies the ones it uses under these names
@@ -66,12 +71,15 @@ INPUT_SHAPE: tuple = ()
 OUTPUT_SHAPE: tuple = ()
 IMAGE_SHAPE = None
 EVAL_CHUNK = 1024
+INIT_WEIGHTS = None  # the weights file training starts from (None: the model's own initialisation)
+FRESH: tuple = ()  # layers that start from their own initialisation even so (a replaced head)
+FROZEN: tuple = ()  # module paths of the frozen layers
 
 # The flags settled at export (see the module docstring).
 USER_FILE = TASK_KNOWN = CLASSIFICATION = AUTOENCODER = AUGMENTED = CLIPPED = MIXED_PRECISION = True
-SCHEDULED = PER_BATCH_SCHEDULE = PLATEAU_SCHEDULE = EARLY_STOPPED = True
+SCHEDULED = PER_BATCH_SCHEDULE = PLATEAU_SCHEDULE = EARLY_STOPPED = FROZEN_LAYERS = True
 FLAGS = ("USER_FILE", "TASK_KNOWN", "CLASSIFICATION", "AUTOENCODER", "AUGMENTED", "CLIPPED", "MIXED_PRECISION",
-         "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED")
+         "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED", "FROZEN_LAYERS")
 
 
 def load_model_module():
@@ -119,10 +127,31 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     if USER_FILE:
         parser.add_argument("--data", default=DATASET["path"], help=f"the data file or folder (default {DATASET['path']})")
+    parser.add_argument("--init", default=INIT_WEIGHTS, help="start from these weights (.safetensors or a .pt "
+                        f"state_dict), matched by layer name (default {INIT_WEIGHTS})")
     args = parser.parse_args()
     if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
         parser.error("--epochs and --batch-size must be at least 1 and --lr above 0")
     return args
+
+
+def start_from(model, path, fresh):
+    """Load the weights file `path` into the model, matched by name (transfer learning). A layer that is missing
+    from the file, not in the model or of another shape stops the script, unless `fresh` lists it."""
+    if not Path(path).exists():
+        sys.exit(f"error: the weights {path} do not exist; pass their location with --init PATH")
+    try:
+        weights = read_state_dict(path)
+    except Exception as exc:  # noqa: BLE001 - a damaged or pickled file: a message, never a traceback
+        sys.exit(f"error: cannot read the weights {path}: {exc}")
+    tensors, problems, new = matching_weights(model, weights, fresh)
+    if problems:
+        shown = "; ".join(f"{key} {text}" for key, text in problems[:8])
+        more = f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
+        sys.exit(f"error: the weights in {path} do not fit the model: {shown}{more}; list the layers you replaced "
+                 "in FRESH at the top of this script to start them from their own initialisation")
+    load_weights_into(model, tensors)
+    return new
 
 
 def to_device(array, device):
@@ -159,6 +188,9 @@ def main():
 
     seed_everything(args.seed)
     model = load_model_module().create_model().to(device)
+    fresh_keys = start_from(model, args.init, FRESH) if args.init else None
+    if FROZEN_LAYERS:  # not trained: no gradients, and their normalisation statistics stay fixed
+        fixed_norms = freeze(model, FROZEN)
     X_train, Y_train = to_device(X[train_idx], device), to_device(Y[train_idx], device)
     shard = val_idx[rank::world]  # each process scores its share of the validation set
     X_val, Y_val = to_device(X[shard], device), to_device(Y[shard], device)
@@ -189,10 +221,19 @@ def main():
         print(f"training on {device}{f' x {world} processes' if distributed else ''}: {DATASET['name']}, "
               f"{len(train_idx)} train / {len(val_idx)} validation samples, {args.epochs} epochs, batch {bs}, "
               f"{sum(p.numel() for p in params):,} parameters", flush=True)
+        if FROZEN_LAYERS:
+            print(f"frozen: {', '.join(FROZEN)} ({sum(p.numel() for p in model.parameters() if not p.requires_grad):,} "
+                  "parameters not trained)", flush=True)
+        if fresh_keys is not None:
+            print(f"started from {args.init}" + (f"; newly initialised: {', '.join(fresh_keys)}" if fresh_keys else ""),
+                  flush=True)
 
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        net.train()
+        if FROZEN_LAYERS:
+            train_mode(net, fixed_norms)
+        else:
+            net.train()
         if sampler is not None:
             sampler.set_epoch(epoch - 1)
             perm = torch.tensor(list(sampler), dtype=torch.int64)

@@ -1,4 +1,9 @@
-"""`layerloom train PROJECT [--epochs N] [--device auto|cpu|cuda|mps] [--out RUN_DIR] [--resume RUN_DIR]`.
+"""`layerloom train PROJECT [--epochs N] [--device auto|cpu|cuda|mps] [--out RUN_DIR] [--resume RUN_DIR]
+[--init W.safetensors [--fresh NODE]...]`.
+
+`--init` starts from the weights in a file (transfer learning; the project's `training.init` without it) and
+`--fresh NODE` names a layer that starts from its own initialisation instead, e.g. a replaced head
+(graph_engine/training/init_weights.py).
 
 Trains headless with a text progress bar on stderr (a live bar when stderr is a terminal, and one line per
 epoch with its metrics always) and fills RUN_DIR (see graph_engine.training.checkpoints): metrics.json,
@@ -55,6 +60,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         help="folder for metrics.json, weights and a project copy (default: runs/NAME-DATE)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR")
     parser.add_argument("--force", action="store_true", help="start over in an --out folder that holds a run")
+    parser.add_argument("--init", metavar="W.safetensors",
+                        help="start from these weights (.safetensors or a .pt state_dict), matched by layer name")
+    parser.add_argument("--fresh", metavar="NODE", action="append",
+                        help="a layer that starts from its own initialisation although --init is given (a replaced "
+                             "head); repeat for several")
     parser.set_defaults(func=run_train)
     return parser
 
@@ -110,6 +120,9 @@ def _make_trainer(args: argparse.Namespace, err: TextIO):
     from graph_engine.training.loop import Trainer
 
     if args.resume:
+        if getattr(args, "init", None) or getattr(args, "fresh", None):
+            raise ProjectError("--init and --fresh start a run; a resumed run continues from its checkpoint",
+                               hint="leave out --init and --fresh with --resume")
         run_dir = Path(args.resume)
         if args.out and Path(args.out).resolve() != run_dir.resolve():
             raise ProjectError("--out and --resume name different folders",
@@ -122,7 +135,8 @@ def _make_trainer(args: argparse.Namespace, err: TextIO):
         return None
     path = Path(args.project)
     project = load_project(path)
-    config = TrainingConfig.from_project(project).with_overrides(epochs=args.epochs, device=args.device)
+    config = TrainingConfig.from_project(project).with_overrides(epochs=args.epochs, device=args.device,
+                                                                 init=_init_override(args, project))
     run_dir = Path(args.out) if args.out else default_run_dir(path)
     from graph_engine.training.checkpoints import LAST_STATE
 
@@ -130,6 +144,20 @@ def _make_trainer(args: argparse.Namespace, err: TextIO):
         raise ProjectError(f"{run_dir} already holds a run",
                            hint=f"continue it with --resume {run_dir}, start over with --force, or choose another --out")
     return Trainer(project, config, run_dir=run_dir, base_dir=path.resolve().parent, probes=False)
+
+
+def _init_override(args: argparse.Namespace, project: Any) -> dict[str, Any] | None:
+    """training.init as --init / --fresh change it (a path on the command line starts at the current folder)."""
+    weights, fresh = getattr(args, "init", None), getattr(args, "fresh", None)
+    if not weights and not fresh:
+        return None
+    current = TrainingConfig.from_project(project).init
+    if not weights:
+        if current is None:
+            raise ProjectError("--fresh needs starting weights", field="training.init",
+                               hint="give them with --init W.safetensors")
+        return {"weights": current.weights, "fresh": list(fresh)}
+    return {"weights": str(Path(weights).resolve()), "fresh": list(fresh or [])}
 
 
 def default_run_dir(project_path: Path) -> Path:
@@ -194,7 +222,8 @@ class Progress:
             amp = ", mixed precision" if event.mixed_precision else ""
             self._line(f"training on {event.device} ({event.device_name}{amp}): {event.dataset}, {event.n_train} "
                        f"train / {event.n_val} validation samples, {event.epochs} epochs of {event.steps_per_epoch} "
-                       f"steps (batch {event.batch_size}), {event.param_count:,} parameters{resumed}")
+                       f"steps (batch {event.batch_size}), {event.param_count:,} parameters{resumed}"
+                       + (f" ({event.frozen_count:,} more frozen)" if event.frozen_count else ""))
             for warning in event.warnings:
                 self._line(f"warning: {warning}")
         elif isinstance(event, StoppedEvent):

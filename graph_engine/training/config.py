@@ -27,6 +27,7 @@ Keys (all optional):
 | augment | {"shift", "flip", "noise"} (graph_engine.data.AUGMENT_PARAMS) | off |
 | probe_every | steps between probes, 0 = never | 50 |
 | mixed_precision | bool: float16 autocast + GradScaler, used on CUDA only | false |
+| init | {"weights": FILE, "fresh": [NODE...]} or FILE: start from these weights (transfer learning) | none |
 
 Schedule params: step {step_size (epochs, default epochs // 3), gamma 0.1}; cosine {min_lr 0} (T_max =
 epochs); onecycle {max_lr (default: the optimizer's lr), pct_start 0.3} (stepped every batch); plateau
@@ -65,9 +66,10 @@ DEFAULT_VAL_FRACTION = default_of("val_fraction")
 DEFAULT_PROBE_EVERY = default_of("probe_every")
 
 KEYS = ("dataset", "task", "loss", "optimizer", "schedule", "epochs", "batch_size", "val_fraction", "seed",
-        "device", "grad_clip", "early_stopping", "augment", "probe_every", "mixed_precision")
+        "device", "grad_clip", "early_stopping", "augment", "probe_every", "mixed_precision", "init")
 OPTIMIZER_KEYS = ("name", "lr", "weight_decay", "momentum", "nesterov", "betas")
 EARLY_STOPPING_KEYS = ("enabled", "patience", "min_delta")
+INIT_KEYS = ("weights", "fresh")
 
 
 class TrainingConfigError(ProjectError):
@@ -130,6 +132,22 @@ class EarlyStoppingConfig:
 
 
 @dataclass(frozen=True)
+class InitConfig:
+    """Start training from a weights file (graph_engine/training/init_weights.py): `weights` is its path
+    (relative to the project file's folder), `fresh` the nodes that start from their own initialisation
+    instead (a replaced head): only their keys may be missing, extra or of another shape in the file."""
+
+    weights: str
+    fresh: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"weights": self.weights}
+        if self.fresh:
+            out["fresh"] = list(self.fresh)
+        return out
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     """Checked training settings. Build with `parse` / `from_project`; `to_dict` gives them back as JSON."""
 
@@ -148,6 +166,7 @@ class TrainingConfig:
     augment: dict[str, Any] | None = None  # None: no augmentation; else shift/flip/noise with defaults filled
     probe_every: int = DEFAULT_PROBE_EVERY
     mixed_precision: bool = default_of("mixed_precision")
+    init: InitConfig | None = None  # None: the network's own initialisation
 
     # ---- building ------------------------------------------------------------------------------------
 
@@ -173,7 +192,7 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain JSON values (what a project's training section or a checkpoint holds)."""
-        return {
+        out = {
             "dataset": dict(self.dataset),
             "task": self.task,
             "loss": self.loss,
@@ -190,6 +209,9 @@ class TrainingConfig:
             "probe_every": self.probe_every,
             "mixed_precision": self.mixed_precision,
         }
+        if self.init is not None:  # left out otherwise: files and checkpoints of runs without it are unchanged
+            out["init"] = self.init.to_dict()
+        return out
 
     def replace(self, **changes: Any) -> TrainingConfig:
         """dataclasses.replace, for code that already holds checked values (no re-validation)."""
@@ -286,7 +308,32 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
         augment=_parse_augment(training.get("augment")),
         probe_every=_int(training, "probe_every", DEFAULT_PROBE_EVERY, 0, 10**9, "e.g. 50, or 0 for no probes"),
         mixed_precision=mixed,
+        init=_parse_init(training.get("init")),
     )
+
+
+def _parse_init(value: Any) -> InitConfig | None:
+    where = "training.init"
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"weights": value}
+    if not isinstance(value, Mapping):
+        raise TrainingConfigError("init must name a weights file, e.g. {\"weights\": \"resnet.safetensors\"}", where,
+                                  "or null to start from the network's own initialisation")
+    for key in value:
+        if key not in INIT_KEYS:
+            raise TrainingConfigError(f"init has no setting {_show(key)}", f"{where}.{key}", _known_hint(key, INIT_KEYS))
+    weights = value.get("weights")
+    if not isinstance(weights, str) or not weights.strip() or len(weights) > 4096 or "\0" in weights:
+        raise TrainingConfigError(f"init.weights must be the path of a weights file, not {_show(weights)}",
+                                  f"{where}.weights", "a .safetensors file (or a .pt state_dict), relative to the "
+                                  "project file's folder")
+    fresh = value.get("fresh", [])
+    if not isinstance(fresh, list | tuple) or not all(isinstance(f, str) and f for f in fresh) or len(fresh) > 10_000:
+        raise TrainingConfigError(f"init.fresh must be a list of node ids, not {_show(fresh)}", f"{where}.fresh",
+                                  "e.g. [\"fc\"]: the layers that start from their own initialisation")
+    return InitConfig(weights, tuple(dict.fromkeys(fresh)))
 
 
 def _parse_dataset(value: Any) -> dict[str, Any]:
@@ -534,6 +581,7 @@ __all__ = [
     "SCHEDULES",
     "TASKS",
     "EarlyStoppingConfig",
+    "InitConfig",
     "OptimizerConfig",
     "ScheduleConfig",
     "TrainingConfig",

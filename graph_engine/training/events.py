@@ -41,6 +41,7 @@ class StartedEvent:
     class_names: tuple[str, ...] = ()
     param_count: int = 0
     warnings: tuple[str, ...] = ()  # things worth knowing (rows skipped while loading, Softmax before the loss)
+    frozen_count: int = 0  # parameters of frozen layers, not trained (param_count counts the trained ones)
 
 
 @dataclass

@@ -67,6 +67,8 @@ from graph_engine.training.events import (
     StepEvent,
     StoppedEvent,
 )
+from graph_engine.training.freezing import frozen_paths
+from graph_engine.training.init_weights import apply_init, resolve_path
 from graph_engine.training.metrics import (
     confusion_matrix,
     evaluate,
@@ -291,6 +293,7 @@ class Trainer:
                                       "training.device", "use a smaller dataset or model, or another device") from None
         self.model = model
         self.device = device
+        self._transfer(model)
         self._init_norms = _weight_norms(model, self.node_ops)
         self.val_sst = total_sum_of_squares(self.y_val) if task != "classification" else None
         self.loss_fn = make_loss(self.loss_name)
@@ -299,6 +302,7 @@ class Trainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise TrainingConfigError("the network has no trainable parameters", "training",
+                                      "unfreeze a layer (trainable)" if self.frozen_count else
                                       "add a layer with weights, such as Linear or Conv2d")
         make_optimizer, settings = recipe_optimizer(cfg)
         self.optimizer = make_optimizer(self.params, **settings)
@@ -327,6 +331,16 @@ class Trainer:
         if self._resume_state is not None:
             self._apply_state(self._resume_state)
         self._prepared = True
+
+    def _transfer(self, model: torch.nn.Module) -> None:
+        """Transfer learning: start from `training.init`'s weights (not when resuming: the checkpoint holds the
+        weights), then freeze the frozen nodes (freezing.py)."""
+        self.init_report = None
+        if self.config.init is not None and self._resume_state is None:
+            self.init_report = apply_init(model, self.config.init, self.base_dir, self.node_ops)
+            self.warnings.append(self.init_report.sentence())
+        self.fixed_norms = recipe.freeze(model, frozen_paths(self.project))
+        self.frozen_count = sum(p.numel() for p in model.parameters() if not p.requires_grad)
 
     def _check_output(self, dataset: Any, out_shape: tuple[int, ...]) -> None:
         graph = self.project.graph
@@ -376,7 +390,7 @@ class Trainer:
                 device_name=device_name(self.device, torch.get_num_threads()), mixed_precision=self.use_amp,
                 threads=torch.get_num_threads(), dataset=self.dataset.name, num_classes=self.dataset.num_classes,
                 class_names=tuple(self.dataset.class_names), param_count=sum(p.numel() for p in self.params),
-                warnings=tuple(self.warnings)))
+                warnings=tuple(self.warnings), frozen_count=self.frozen_count))
             return self._loop()
         except _ListenerError as exc:
             raise exc.__cause__ from None
@@ -449,7 +463,7 @@ class Trainer:
 
         self._paused_s = 0.0
         t0 = time.perf_counter()
-        model.train()
+        recipe.train_mode(model, self.fixed_norms)
         perm = torch.randperm(n, generator=self._shuffle_gen)
         if perm.device != X.device:
             perm = perm.to(X.device)
@@ -516,7 +530,7 @@ class Trainer:
         val = evaluate(self.model, self.X_val, self.y_val, self.loss_fn, self.task,
                        chunk=max(cfg.batch_size, EVAL_CHUNK), sst=self.val_sst,
                        autocast=self._autocast if self.use_amp else None)
-        self.model.train()
+        recipe.train_mode(self.model, self.fixed_norms)
         eval_s = time.perf_counter() - t_eval
         lr = self.optimizer.param_groups[0]["lr"]
         record: dict[str, Any] = {"epoch": epoch, "step": self.global_step, "train_loss": finite_or_none(train_loss)}
@@ -576,7 +590,7 @@ class Trainer:
             matrix = confusion_matrix(self.model, self.X_val, self.y_val, self.out_shape[0],
                                       chunk=max(self.config.batch_size, EVAL_CHUNK),
                                       autocast=self._autocast if self.use_amp else None)
-            self.model.train()
+            recipe.train_mode(self.model, self.fixed_norms)
         if self.run_dir is not None:
             ck.save_weights(self.model, self.run_dir / ck.FINAL_WEIGHTS, {"epoch": str(self.epoch)})
             ck.write_json(self.run_dir / ck.METRICS_FILE, self.history)
@@ -692,6 +706,8 @@ class Trainer:
         copy = self.project.copy()
         training = self.config.to_dict()
         training["dataset"] = _absolute_paths(training["dataset"], self.base_dir)
+        if training.get("init"):  # the run folder's copy names the file wherever it is opened from
+            training["init"]["weights"] = str(resolve_path(training["init"]["weights"], self.base_dir))
         copy.training = training
         save_project(copy, self.run_dir / ck.PROJECT_FILE)
         if self._resume_state is None:

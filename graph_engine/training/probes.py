@@ -177,7 +177,8 @@ class ProbeRunner:
                 outputs[name] = t.detach()
 
         model = self.model
-        was_training = model.training
+        # Each module's own mode comes back (a frozen layer's BatchNorm stays in eval mode: freezing.py).
+        modes = [(m, m.training) for m in model.modules()]
         feature_maps = None
         boundary = None
         try:
@@ -190,7 +191,8 @@ class ProbeRunner:
                     xs, ys, pts, labels = self.boundary
                     boundary = DecisionBoundary(xs, ys, probs.reshape(GRID, GRID, -1).cpu().numpy(), pts, labels)
         finally:
-            model.train(was_training)
+            for module, mode in modes:
+                module.training = mode
         layers: dict[str, LayerStats] = {}
         for name, t in outputs.items():
             op = self.node_ops[name]

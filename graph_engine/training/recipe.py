@@ -269,3 +269,83 @@ def total_sum_of_squares(Y):
 def finite_or_none(value):
     """A figure for JSON: None instead of NaN or Inf."""
     return value if value is not None and math.isfinite(value) else None
+
+
+# ---- transfer learning: starting weights and frozen layers ---------------------------------------------------
+
+
+def read_state_dict(path):
+    """The tensors of a weights file by name: .safetensors, or a .pt/.pth state_dict read with
+    torch.load(weights_only=True), so no code in the file runs."""
+    path = str(path)
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return dict(load_file(path, device="cpu"))
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
+        data = data["state_dict"]
+    if not isinstance(data, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in data.items()):
+        raise ValueError(f"{path} is not a state_dict (a mapping of names to tensors)")
+    return data
+
+
+def under_prefix(key, prefixes):
+    """True when the state-dict key belongs to one of the dotted prefixes (a node id, or a path into a block)."""
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def matching_weights(model, weights, fresh=()):
+    """How `weights` fit `model`, matched by name: (the tensors to load, [(key, problem)] for every key that is
+    missing, unexpected or of another shape, the model's keys left to their own initialisation). Keys under a
+    `fresh` prefix (a layer the person replaced, such as a new head) are never problems: they start fresh."""
+    expected = model.state_dict()
+    load, problems, new = {}, [], []
+    for key, tensor in expected.items():
+        if under_prefix(key, fresh):
+            new.append(key)
+        elif key not in weights:
+            problems.append((key, "is missing from the file"))
+        elif tuple(weights[key].shape) != tuple(tensor.shape):
+            problems.append((key, f"has shape {list(weights[key].shape)} in the file but {list(tensor.shape)} "
+                                  "in the network"))
+        elif weights[key].dtype.is_floating_point != tensor.dtype.is_floating_point:
+            problems.append((key, f"is {weights[key].dtype} in the file but {tensor.dtype} in the network"))
+        else:
+            load[key] = weights[key]
+    problems += [(key, "is in the file but not in the network") for key in weights
+                 if key not in expected and not under_prefix(key, fresh)]
+    return load, problems, new
+
+
+def load_weights_into(model, tensors):
+    """Copy the matched tensors into the model (the others keep their initial values)."""
+    with torch.no_grad():
+        model.load_state_dict(tensors, strict=False)
+
+
+def freeze(model, paths):
+    """Stop training the parts of `model` at `paths` (the frozen nodes' modules or tensors): their parameters get
+    requires_grad False, so no optimiser is given them. Returns the normalisation layers inside them, which
+    `train_mode` keeps in eval mode so their running statistics stay as they were loaded."""
+    fixed = []
+    for path in paths:
+        try:
+            part = model.get_submodule(path)
+        except AttributeError:
+            try:  # a tensor the network owns (a learnable token), or a node without weights (ReLU, Add)
+                model.get_parameter(path).requires_grad_(False)
+            except AttributeError:
+                pass
+            continue
+        part.requires_grad_(False)
+        # _NormBase: BatchNorm*, SyncBatchNorm and InstanceNorm*, the layers that keep running statistics.
+        fixed += [m for m in part.modules() if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    return fixed
+
+
+def train_mode(model, fixed_norms):
+    """model.train(), except for the frozen normalisation layers (see `freeze`)."""
+    model.train()
+    for module in fixed_norms:
+        module.eval()

@@ -4,6 +4,9 @@
     new = change_setting(project.training, "optimizer.lr", 0.01) # checked; TrainingConfigError if refused
     project.set_training(new)                                    # emits project.training_changed
 
+`init` (the starting weights, {"weights", "fresh"} or None) is changed as a whole, like any key; it has no
+editor of its own in the settings form ("Train from these weights..." sets it).
+
 `change_setting` checks the value against its `Setting`'s Param (kind, range, choices) and the whole new
 section with `TrainingConfig.parse`; a section that already had a problem may be edited (that is how a
 person repairs it), a good one is never made bad. The section is kept as small as the person wrote it:
@@ -202,7 +205,7 @@ def change_settings(training: dict[str, Any] | None, changes: dict[str, Any]) ->
         if key in ("task", "loss") and value is None:
             value = AUTO
         described = BY_KEY.get(key)
-        if described is None and key.partition(".")[0] not in ("dataset", "augment"):
+        if described is None and key.partition(".")[0] not in ("dataset", "augment") and key != "init":
             raise TrainingConfigError(f"there is no training setting {key!r}", f"training.{key}")
         if described is not None and not (key == "device" and isinstance(value, str) and value.startswith("cuda:")):
             problem = validate_value(described.param, value)
