@@ -592,6 +592,9 @@ class TrainingPanel(QWidget):
         amp = ", mixed precision" if event.mixed_precision else ""
         text = (f"{run.name}: {event.dataset}, {event.n_train:,} training / {event.n_val:,} validation samples, "
                 f"{event.param_count:,} parameters on {event.device_name}{amp}")
+        frozen = getattr(event, "frozen_count", 0)
+        if frozen:
+            text += f" ({frozen:,} more frozen)"
         if event.warnings:
             text += "\n" + "\n".join(f"Note: {w}" for w in event.warnings)
         self.status_label.setText(text)
