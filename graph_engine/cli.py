@@ -363,7 +363,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     params = check(imported.project).total_params
     print(f"imported {_clean(name)} from {_clean(source.name)}: {layers} layers, {params:,} parameters; wrote "
           f"{_clean(str(project_file))} and {_clean(str(weights_file))} (outputs match the module: max abs diff "
-          f"{imported.max_abs_diff:.2g}); next: {PROG} check {_shell(str(project_file))}")
+          f"{imported.max_abs_diff:.2g}); next: {PROG} check {_shell(str(project_file))} (to fine-tune: "
+          f"{PROG} train {_shell(str(project_file))} --init {_shell(str(weights_file))})")
     return EXIT_OK
 
 

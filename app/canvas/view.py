@@ -650,6 +650,10 @@ class CanvasView(QGraphicsView):
                     lambda: self.document.enter_block(node_id), "Cannot enter the block: "), QKeySequence(Qt.Key.Key_Tab))
                 self._action(menu, "Make unique", lambda: self.canvas.run_edit(
                     lambda: self.document.make_unique(node_id), "Cannot make it unique: "))
+            chosen = [self.document.graph.nodes[n] for n in self.document.selection if n in self.document.graph]
+            frozen = bool(chosen) and all(not n.trainable for n in chosen)
+            self._action(menu, "Unfreeze (train again)" if frozen else "Freeze (do not train)",
+                         lambda: self.freeze_selection(not frozen))
             menu.addSeparator()
             self._action(menu, "Cut", self.cut, QKeySequence.StandardKey.Cut)
             self._action(menu, "Copy", self.copy, QKeySequence.StandardKey.Copy)
@@ -666,6 +670,12 @@ class CanvasView(QGraphicsView):
             self._action(menu, "Fit all", self.fit_all, QKeySequence(Qt.Key.Key_Home))
             self._action(menu, "Tidy up", lambda: self.canvas.run_edit(self.document.tidy_up))
         menu.exec(event.globalPos())
+
+    def freeze_selection(self, frozen: bool) -> None:
+        """Freeze (or unfreeze) the selected layers, one undo step: training leaves their weights as they are
+        (a pretrained backbone; graph_engine/training/freezing.py)."""
+        self.canvas.run_edit(lambda: self.document.set_trainable(self.document.selection, not frozen),
+                             "Cannot freeze: ")
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
         action = menu.addAction(text)

@@ -126,3 +126,17 @@ def test_run_weights_and_stored_paths(window, tmp_path):
     assert stored_path(window.document, run / "model.safetensors") == "runs/r1/model.safetensors"
     outside = tmp_path.parent / "elsewhere.safetensors"
     assert stored_path(window.document, outside) == str(outside.resolve())
+
+
+def test_freeze_the_selected_backbone_from_the_canvas_in_one_undo_step(window):
+    doc = window.document
+    window.canvas.canvas.select_nodes(BACKBONE)
+    steps = doc.undo_stack.count()
+    window.canvas.freeze_selection(True)
+    assert [doc.graph.node(n).trainable for n in BACKBONE] == [False] * 4
+    assert all(window.canvas.canvas.item_for_node[n].frozen for n in BACKBONE)
+    assert doc.undo_stack.count() == steps + 1 and doc.undo_stack.undoText() == "Freeze 4 layers"
+    window.canvas.freeze_selection(False)
+    assert all(doc.graph.node(n).trainable for n in BACKBONE)
+    doc.undo_stack.undo()
+    assert not any(doc.graph.node(n).trainable for n in BACKBONE)

@@ -153,6 +153,7 @@ def test_import_with_yes_writes_the_project_and_its_weights(capsys, tmp_path):
     assert code == 0, err
     assert err.startswith("note: importing runs the Python code in") and err.count("\n") == 1
     assert out.startswith("imported Net from tutorial_cnn.py: 12 layers, 62,006 parameters; wrote")
+    assert f"(to fine-tune: layerloom train {target} --init {tmp_path / 'net.safetensors'})" in out
     assert (tmp_path / "net.safetensors").is_file()
     code, out, _ = run(capsys, "check", target)
     assert code == 0 and out.startswith("ok: Net is valid (14 layers, 62,006 parameters)")

@@ -308,3 +308,42 @@ def test_layerloom_summary_counts_frozen_parameters(imported, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "frozen" in [line for line in out.splitlines() if line.startswith("conv2 ")][0]
     assert "1,168 frozen (trainable: false)" in out  # 16 * 8 * 9 + 16
+
+
+# ---- blocks -------------------------------------------------------------------------------------------------
+
+
+def test_a_frozen_block_instance_freezes_everything_inside_and_counts_match_the_model():
+    from graph_engine.codegen import build_model
+    from graph_engine.project_io import parse_project
+    from tests.engine.blocks_factory import nested_project
+
+    data = nested_project()
+    for node in data["graph"]["nodes"]:
+        if node["id"] == "stage2":
+            node["trainable"] = False  # a repeated instance of a block that holds a repeated block
+    data["blocks"]["BasicBlock"]["graph"]["nodes"][2]["trainable"] = False  # bn1 in every BasicBlock
+    project = parse_project(data)
+    paths = frozen_paths(project)
+    assert paths == ["stage1.res.0.bn1", "stage1.res.1.bn1", "stage2"]
+    model = build_model(project)
+    fixed = recipe.freeze(model, paths)
+    frozen_model = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert frozen_model == {name for name, _ in model.named_parameters()
+                            if name.startswith("stage2.") or ".bn1." in name}
+    assert len(fixed) == 2 + 2 * 2  # stage1's two bn1, and stage2's two copies of two BasicBlocks
+    result = check(project)
+    trainable, frozen = parameter_split(project, result)
+    assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    assert trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def test_ungrouping_a_frozen_instance_keeps_its_layers_frozen():
+    from graph_engine.blocks import edits
+    from graph_engine.project_io import parse_project
+    from tests.engine.blocks_factory import nested_project
+
+    project = parse_project(nested_project())
+    project.graph.set_trainable("stage1", False)
+    inserted = edits.ungroup(project, "stage1")
+    assert inserted and all(not project.graph.node(n).trainable for n in inserted)
