@@ -334,6 +334,7 @@ class TrainingPanel(QWidget):
                 form = self._form()
                 for param in AUGMENT_PARAMS:
                     self._add_editor(form, f"augment.{param.name}", param)
+        self._add_init_row(add)
         self.form_layout.addStretch(1)
 
     # ---- settings <-> editors ------------------------------------------------------------------------
@@ -365,6 +366,7 @@ class TrainingPanel(QWidget):
                     self._set_row_visible(described.key, read_setting(training, other) in values)
             self._select_device(read_setting(training, "device"))
             self._show_mixed_precision()
+            self._show_init()
             if self.preview.isVisible():
                 self._update_preview()
         finally:
@@ -496,6 +498,43 @@ class TrainingPanel(QWidget):
         device = str(read_setting(self.training, "device"))
         gpus = [v for v in self._device_values if v.startswith("cuda")]
         return bool(gpus) and (device == "auto" or device == "cuda" or device in gpus)
+
+    def _add_init_row(self, add) -> None:
+        """Starting weights (training.init): what the next run starts from, and a button to go back to the
+        network's own initialisation. Train > Train from These Weights... sets them (app/training/start_weights.py)."""
+        add(section_header("Starting weights", self.form_host))
+        row = QHBoxLayout()
+        self.init_label = QLabel(self.form_host)
+        self.init_label.setWordWrap(True)
+        row.addWidget(self.init_label, 1)
+        self.init_clear = QPushButton("Clear", self.form_host)
+        self.init_clear.setToolTip("Start from the network's own initialisation again")
+        self.init_clear.clicked.connect(self._clear_init)
+        row.addWidget(self.init_clear)
+        host = QWidget(self.form_host)
+        host.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        add(host)
+
+    def _show_init(self) -> None:
+        init = (self.training or {}).get("init")
+        weights = init.get("weights") if isinstance(init, dict) else init
+        if not isinstance(weights, str):
+            self.init_label.setText("The network's own initialisation (Train > Train from These Weights... "
+                                    "starts from a file: transfer learning)")
+            self.init_label.setToolTip("")
+        else:
+            fresh = init.get("fresh") if isinstance(init, dict) else None
+            self.init_label.setText(Path(weights).name + (f"; newly initialised: {', '.join(map(str, fresh))}"
+                                                          if fresh else ""))
+            self.init_label.setToolTip(weights)
+        self.init_clear.setEnabled(isinstance(weights, str))
+
+    def _clear_init(self) -> None:
+        try:
+            self.document.start_from_weights(None)
+        except EditRefused:
+            pass
 
     def _show_mixed_precision(self) -> None:
         """Mixed precision applies on a CUDA GPU only: elsewhere its box is unticked and disabled (whatever

@@ -97,6 +97,9 @@ def test_train_from_these_weights_after_replacing_the_head(window, imported, tmp
     assert doc.project.training["init"] == {"weights": "small.safetensors", "fresh": [head, "fc"]}
     assert "newly initialised" in window.statusBar().currentMessage()
     assert window.errors == []
+    panel = window.ensure_training_panel()
+    assert panel.init_label.text() == f"small.safetensors; newly initialised: {head}, fc"
+    assert panel.init_clear.isEnabled()
 
     doc.tidy_up()
     window.canvas.fit_all()
@@ -105,6 +108,11 @@ def test_train_from_these_weights_after_replacing_the_head(window, imported, tmp
     # docs/screenshots/frozen_backbone.png is this picture: LAYERLOOM_SCREENSHOTS=1 writes it there.
     shot = SCREENSHOT if os.environ.get("LAYERLOOM_SCREENSHOTS") == "1" else tmp_path / SCREENSHOT.name
     assert window.canvas.grab().save(str(shot))
+
+    panel.init_clear.click()  # back to the network's own initialisation, one undo step
+    assert "init" not in (doc.project.training or {}) and not panel.init_clear.isEnabled()
+    doc.undo_stack.undo()
+    assert doc.project.training["init"]["fresh"] == [head, "fc"]
 
 
 def test_a_file_that_is_not_weights_is_reported(window, tmp_path):
