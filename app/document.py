@@ -182,6 +182,29 @@ class Document(QObject):
         self._go_to_depth(max(0, len(self._levels) - levels))
         return True
 
+    def show_levels(self, instance_ids: list[str]) -> None:
+        """Show the definition reached through `instance_ids` from the project graph ([] for the project)."""
+        if list(instance_ids) == self._levels:
+            return
+        graph = self.project.graph
+        for instance_id in instance_ids:
+            node = graph.nodes.get(instance_id)
+            if node is None or node.op != "Block" or node.block not in self.project.blocks:
+                raise EditRefused(f"there is no block instance {instance_id!r} to show")
+            graph = self.project.blocks.definition(node.block).graph
+        self._levels = list(instance_ids)
+        self._show_level()
+
+    @staticmethod
+    def place_of(diagnostic) -> tuple[list[str], str | None]:
+        """(instance ids down to the graph holding the node at fault, that node's id) for a problem of the
+        project's check: `layer2.0.conv1` -> (["layer2"], "conv1") (digits are copy indexes of repeats)."""
+        path = getattr(diagnostic, "path", "")
+        if not path:
+            return [], diagnostic.node_id
+        parts = [p for p in path.split(".") if not p.isdigit()]
+        return parts[:-1], parts[-1]
+
     def go_to_level(self, depth: int) -> None:
         """Show level `depth` of level_path (0: the project graph)."""
         if 0 <= depth < len(self._levels):

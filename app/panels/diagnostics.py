@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.document import EditRefused
 from app.panels.param_editors import muted_color
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from graph_engine.blocks.resolve import spec_for
@@ -223,7 +224,7 @@ class DiagnosticsPanel(QWidget):
         result = self.document.result
         current = self.tree.currentItem()
         kept = current.data(0, DIAGNOSTIC_ROLE) if current is not None else None
-        order = {node_id: i for i, node_id in enumerate(self.document.graph.nodes)}
+        order = {node_id: i for i, node_id in enumerate(self.document.project.graph.nodes)}
         rows = sorted(enumerate(result.diagnostics), key=_sort_key(result, order))
         muted = muted_color(self.palette())
         bold = QFont(self.tree.font())
@@ -233,8 +234,9 @@ class DiagnosticsPanel(QWidget):
             self.tree.clear()
             restore = None
             for _, diagnostic in rows:
-                layer = diagnostic.node_id if diagnostic.node_id is not None else "(network)"
-                names = names_for(self.document.graph, diagnostic.node_id)
+                layer = getattr(diagnostic, "path", "") or (diagnostic.node_id if diagnostic.node_id is not None
+                                                            else "(network)")
+                names = names_for(self.document.project.graph, diagnostic.node_id)
                 item = QTreeWidgetItem([layer, sentence_case(diagnostic.message, names),
                                         sentence_case(diagnostic.hint, names)])
                 item.setIcon(0, severity_icon(diagnostic.severity))
@@ -294,10 +296,18 @@ class DiagnosticsPanel(QWidget):
 
     def _activate(self, item: QTreeWidgetItem) -> None:
         diagnostic: Diagnostic | None = item.data(0, DIAGNOSTIC_ROLE) if item is not None else None
-        if diagnostic is None or diagnostic.node_id is None or diagnostic.node_id not in self.document.graph:
+        if diagnostic is None or diagnostic.node_id is None:
             return
-        self.document.set_selection([diagnostic.node_id])
-        self.node_activated.emit(diagnostic.node_id)
+        # A problem inside a block opens that block's definition at the layer at fault (layer2.0.conv1).
+        levels, node_id = self.document.place_of(diagnostic)
+        try:
+            self.document.show_levels(levels)
+        except EditRefused:
+            return
+        if node_id not in self.document.graph:
+            return
+        self.document.set_selection([node_id])
+        self.node_activated.emit(node_id)
 
 
 def sentence_case(text: str, names: Iterable[str] = ()) -> str:

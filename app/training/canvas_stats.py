@@ -88,6 +88,7 @@ class CanvasStats(QObject):
         self._links = [
             (session.run_added, self._run_added), (session.probe_received, self._probe),
             (session.run_ended, self._run_ended), (self.document.selection_changed, self._selection),
+            (self.document.level_changed, self._show_stats),  # the scene made its cards anew
         ]
         bridge = self.document.bridge
         for signal in (bridge.node_added, bridge.node_removed, bridge.edge_added, bridge.edge_removed,
@@ -127,13 +128,19 @@ class CanvasStats(QObject):
             self._apply_probe(event)
 
     def _apply_probe(self, event: ProbeEvent) -> None:
-        graph = self.document.graph
+        graph = self.document.project.graph  # probes are of the project graph's layers (block instances too)
         stats = {}
         for node_id, layer in event.layers.items():
             if node_id in graph and layer.op not in SKIPPED_OPS:
                 stats[node_id] = (stats_line(layer), stats_tooltip(layer, event.step))
         self.stats = stats
-        self.scene.set_live_stats(self.stats, self.flagged)
+        self._show_stats()
+
+    def _show_stats(self, *args) -> None:
+        """The statistics on the cards, when the canvas shows the project graph (inside a block definition its
+        layers' ids are another graph's, so nothing is shown there)."""
+        inside = self.document.current_block is not None
+        self.scene.set_live_stats({} if inside else self.stats, None if inside else self.flagged)
 
     def _run_ended(self, run: Any, event: Any) -> None:
         if not self._mine():
@@ -143,11 +150,11 @@ class CanvasStats(QObject):
             pending, self._pending = self._pending, None
             self._apply_probe(pending)
         node = getattr(event, "node_id", None)
-        if getattr(event, "status", "") == "failed" and node and node in self.document.graph:
+        if getattr(event, "status", "") == "failed" and node and node in self.document.project.graph:
             self.flagged = event.node_id
             text = "⚠ NaN/Inf started here" if event.kind == "nonfinite" else "⚠ the run failed here"
             self.stats[event.node_id] = (text, f"<b>Training failed</b><br>{html.escape(event.message)}")
-        self.scene.set_live_stats(self.stats, self.flagged)
+        self._show_stats()
 
     def _edited(self, *_args: Any) -> None:
         if not self.session.running and (self.stats or self.flagged):

@@ -190,3 +190,26 @@ def test_a_block_card_shows_its_definition_repeat_and_live_training_statistics(q
     assert "blocks" in event.layers
     window.canvas_stats._apply_probe(event)
     assert card.live_stats_text
+    doc.enter_block("blocks")  # inside, the cards are another graph's layers: no top-level figures on them
+    assert not any(item.live_stats_text for item in window.canvas.canvas.item_for_node.values())
+    doc.leave_block()
+    assert window.canvas.canvas.item_for_node["blocks"].live_stats_text == card.live_stats_text
+
+
+def test_clicking_a_problem_inside_a_block_opens_it_at_the_layer_at_fault(window, qtbot):
+    doc, panel = window.document, window.diagnostics_panel
+    block = doc.project.blocks.definition(window.block)
+    block.graph.set_params("conv2", {**block.graph.node("conv2").params, "kernel_size": 30})
+    doc.fresh_result()
+    rows = [panel.diagnostic_at(r) for r in range(panel.row_count())]
+    paths = {panel.tree.topLevelItem(r).text(0) for r in range(panel.row_count())}
+    assert {f"{window.first}.conv2", f"{window.second}.conv2"} <= paths  # the hierarchy path is the layer column
+    row = next(r for r, d in enumerate(rows) if getattr(d, "path", "") == f"{window.second}.conv2")
+    panel.activate_row(row)
+    assert doc.level_path == [(window.second, window.block)] and doc.selection == ["conv2"]
+    doc.project.graph.remove_edge(doc.project.graph.in_edges("flatten")[0])  # a problem at the top level
+    doc.fresh_result()
+    row = panel.row_for_node("flatten")
+    assert panel.tree.topLevelItem(row).text(0) == "flatten"
+    panel.activate_row(row)
+    assert doc.current_block is None and doc.selection == ["flatten"]
