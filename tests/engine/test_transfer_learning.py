@@ -347,3 +347,22 @@ def test_ungrouping_a_frozen_instance_keeps_its_layers_frozen():
     project.graph.set_trainable("stage1", False)
     inserted = edits.ungroup(project, "stage1")
     assert inserted and all(not project.graph.node(n).trainable for n in inserted)
+
+
+def test_a_resumed_run_continues_from_its_checkpoint_not_from_init(imported, tmp_path):
+    from graph_engine.training.loop import resume
+
+    project_path, weights_path, source_state = imported
+    copy = tmp_path / "w.safetensors"
+    copy.write_bytes(weights_path.read_bytes())
+    project = load_project(project_path)
+    project.graph.set_trainable("conv1", False)
+    project.training = {"dataset": {"name": "stroke_digits", "n_samples": 40}, "init": str(copy), "epochs": 1,
+                        "batch_size": 16, "device": "cpu"}
+    first = Trainer(project, run_dir=tmp_path / "run").run()
+    assert type(first).__name__ == "FinishedEvent"
+    copy.unlink()  # the starting weights are gone: resuming must not need them
+    again = resume(tmp_path / "run", epochs=2, probes=False)
+    assert type(again).__name__ == "FinishedEvent" and len(again.history) == 2
+    final = read_weights(tmp_path / "run" / "model.safetensors")
+    assert torch.equal(final["conv1.weight"], source_state["conv1.weight"])  # frozen through the resume too
