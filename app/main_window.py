@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -55,6 +55,7 @@ from app.canvas.appearance import HEADER_H, NODE_WIDTH
 from app.canvas.clipboard import clipboard_has_nodes
 from app.canvas.view import PLACE_GAP
 from app.document import Document, EditRefused
+from app.editor_area import EditorArea
 from app.file_ops import (
     ALL_FILES_FILTER,
     PROJECT_FILTER,
@@ -78,9 +79,14 @@ from graph_engine.errors import ProjectError
 from graph_engine.project import DEFAULT_NAME, Project, class_name_for
 
 APP_NAME = "LayerLoom"
-STATE_VERSION = 2  # bump when the docks change so an old saved layout is not restored onto new docks
+# Bump when the docks change so an old saved layout is not restored onto new docks. 3: the dashboard left
+# the bottom dock area (where it squeezed the canvas) for the Train perspective's own central area.
+STATE_VERSION = 3
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
+TRAIN_SPLIT_KEY = "window/trainSplit"  # the Train perspective's splitter fractions (app/editor_area.py)
+TRAIN_DOCKS_KEY = "window/trainDocks"  # the docks shown in the Train perspective (none at first)
+PERSPECTIVE_KEYS = {"perspective_design": ["Ctrl+1"], "perspective_train": ["Ctrl+2"]}
 DEFAULT_SIZE = (1400, 900)
 MESSAGE_MS = 6000
 ZOOM_STEP = 1.25
@@ -126,7 +132,13 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage(self._stack)
         self.welcome.setStyleSheet(WELCOME_STYLE)
         self._stack.addWidget(self.welcome)
+        # The canvas (Design perspective), or the canvas, run list and dashboard (Train): app/editor_area.py
+        self.editor_area = EditorArea(self._stack)
+        self._stack.addWidget(self.editor_area)
         self.setCentralWidget(self._stack)
+        self.perspective = "design"
+        self._design_state: QByteArray | None = None  # the dock layout to go back to when leaving Train
+        self._train_docks: list[str] = []  # object names of the docks shown in Train
         self.welcome.template_chosen.connect(self.new_from_template)
         self.welcome.new_empty_requested.connect(lambda: self.new_from_template(EMPTY))
         self.welcome.open_requested.connect(self.open_file)
@@ -180,16 +192,13 @@ class MainWindow(QMainWindow):
         self.history_dock.setWidget(self.history_view)
         self.docks = [self.palette_dock, self.inspector_dock, self.code_dock, self.diagnostics_dock,
                       self.history_dock]
-        # Training: the settings and run controls (a tab beside the inspector) and the dashboard with the run
-        # list (under the canvas). Hidden until asked for: Train > Training Panel, or starting a run.
+        # Training: the settings and run controls (a tab beside the inspector), hidden until asked for
+        # (Train > Training Panel, or Start). The dashboard and the run list are no dock: they are the Train
+        # perspective's central area (set_perspective).
         self.training_dock = self._dock("Training", "trainingDock", right)
-        self.dashboard_dock = self._dock("Training Dashboard", "dashboardDock", bottom)
-        self.addDockWidget(bottom, self.dashboard_dock, Qt.Orientation.Vertical)  # stacked with Problems
-        self.dashboard_dock.setWidget(QLabel("Start a run to see its curves here.", self.dashboard_dock))
-        self.training_docks = [self.training_dock, self.dashboard_dock]
+        self.training_docks = [self.training_dock]
         for dock in self.training_docks:
             dock.hide()
-        self.dashboard_dock.visibilityChanged.connect(lambda visible: visible and self.ensure_dashboard())
         self.training_dock.visibilityChanged.connect(lambda visible: visible and self.ensure_training_panel())
 
     def _tabify_docks(self) -> None:
@@ -323,6 +332,18 @@ class MainWindow(QMainWindow):
         add("train_dashboard", "Training &Dashboard", self.show_dashboard, "Show the live plots and the run list")
         add("train_from_weights", "Train from These &Weights...", self.train_from_weights,
             "Start the next runs from a weights file (an imported model's, a run's): transfer learning")
+        # The two perspectives (app/editor_area.py): exclusive, checkable, in the View menu and the toolbar.
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        for name, text, mode, tip in (
+                ("perspective_design", "&Design", "design", "Build the network: the canvas with its panels"),
+                ("perspective_train", "T&rain", "train", "Watch training: the canvas, the runs and the dashboard")):
+            action = make_action(self, text, lambda m=mode: self.set_perspective(m), object_name=name,
+                                 shortcuts=PERSPECTIVE_KEYS[name], tip=tip, checkable=True)
+            action.setChecked(mode == self.perspective)
+            group.addAction(action)
+            a[name] = action
+            self.addAction(action)
 
     def _build_menus(self) -> None:
         a = self.actions_by_name
@@ -347,6 +368,8 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([a["group"], a["ungroup"]])
 
         view_menu = bar.addMenu("&View")
+        view_menu.addActions([a["perspective_design"], a["perspective_train"]])
+        view_menu.addSeparator()
         view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"], a["zoom_reset"]])
         view_menu.addSeparator()
         view_menu.addAction(a["tidy"])
@@ -381,11 +404,16 @@ class MainWindow(QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         bar.setIconSize(bar.iconSize().expandedTo(bar.iconSize()))
         for name in ("new", "open", "save", None, "undo", "redo", None, "fit", "zoom_in", "zoom_out", "tidy", None,
-                     "export_code", None, "train_start", "train_pause", "train_stop"):
+                     "export_code", None, "train_start", "train_pause", "train_stop", None,
+                     "perspective_design", "perspective_train"):
             if name is None:
                 bar.addSeparator()
             else:
                 bar.addAction(a[name])
+        for name in ("perspective_design", "perspective_train"):  # text buttons: a visible Design | Train switch
+            button = bar.widgetForAction(a[name])
+            if button is not None:
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
         self.panels_menu.addSeparator()
@@ -410,6 +438,11 @@ class MainWindow(QMainWindow):
                 self.move(frame.topLeft())
         if isinstance(state, QByteArray | bytes) and self.restoreState(QByteArray(state), STATE_VERSION):
             self._docks_sized = self._layout_ready = True
+            # Only with a layout of this version: an older one's split and docks do not apply.
+            self.editor_area.restore_sizes(self.settings.value(TRAIN_SPLIT_KEY))
+            docks = self.settings.value(TRAIN_DOCKS_KEY)
+            if isinstance(docks, str):
+                self._train_docks = [n for n in docks.split(",") if n]
 
     def save_window_state(self) -> None:
         """Remember the geometry and the dock layout (as it is when a project is open)."""
@@ -418,13 +451,22 @@ class MainWindow(QMainWindow):
             dock.setVisible(True)
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         if self._layout_ready:  # never shown: the docks were not arranged yet, keep the last good layout
-            self.settings.setValue(STATE_KEY, self.saveState(STATE_VERSION))
+            training = self.perspective == "train" and self._design_state is not None
+            if training:
+                self._train_docks = self._shown_docks()
+            # In Train the docks are hidden: what is kept is the Design layout the window goes back to.
+            self.settings.setValue(STATE_KEY, self._design_state if training else self.saveState(STATE_VERSION))
+            self.settings.setValue(TRAIN_SPLIT_KEY, self.editor_area.saved_sizes())
+            self.settings.setValue(TRAIN_DOCKS_KEY, ",".join(self._train_docks))
         for dock in shown_again:
             dock.setVisible(False)
         self.settings.sync()
 
     def reset_layout(self) -> None:
         """View > Reset Panel Layout: every panel back in its first-run place."""
+        self.set_perspective("design")
+        self.editor_area.restore_sizes(self.editor_area.default_sizes_text())
+        self._train_docks = []
         areas = {self.palette_dock: Qt.DockWidgetArea.LeftDockWidgetArea,
                  self.inspector_dock: Qt.DockWidgetArea.RightDockWidgetArea,
                  self.code_dock: Qt.DockWidgetArea.RightDockWidgetArea,
@@ -434,8 +476,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.setVisible(True)
-        for dock, area in ((self.training_dock, Qt.DockWidgetArea.RightDockWidgetArea),
-                           (self.dashboard_dock, Qt.DockWidgetArea.BottomDockWidgetArea)):
+        for dock, area in ((self.training_dock, Qt.DockWidgetArea.RightDockWidgetArea),):
             dock.setFloating(False)
             self.addDockWidget(area, dock, Qt.Orientation.Vertical)
             dock.setVisible(False)
@@ -493,7 +534,7 @@ class MainWindow(QMainWindow):
 
     def _build_views(self, document: Document) -> None:
         self.canvas = CanvasView(document)
-        self._stack.addWidget(self.canvas)
+        self.editor_area.set_canvas(self.canvas)
         self.canvas.message.connect(self.show_message)
         self.canvas.node_activated.connect(self._node_activated)
         self.canvas.viewport().installEventFilter(self)
@@ -529,6 +570,7 @@ class MainWindow(QMainWindow):
     def show_welcome(self, welcome: bool) -> None:
         """Switch between the welcome page (docks hidden) and the editor (docks as they were)."""
         if welcome and not self._welcome:
+            self.set_perspective("design")
             self._hidden_for_welcome = [d for d in self.docks + self.training_docks if not d.isHidden()]
             for dock in self._hidden_for_welcome:
                 dock.hide()
@@ -538,7 +580,7 @@ class MainWindow(QMainWindow):
             self._hidden_for_welcome = []
         self._welcome = welcome
         self._size_docks_once()
-        self._stack.setCurrentWidget(self.welcome if welcome else self.canvas)
+        self._stack.setCurrentWidget(self.welcome if welcome else self.editor_area)
         if self.status_info is not None:
             self.status_info.setVisible(not welcome)
         for toggle in self.dock_actions.values():
@@ -619,7 +661,7 @@ class MainWindow(QMainWindow):
 
     def ensure_dashboard(self):
         """The TrainingDashboard and the run list, made once, the first time they are needed (importing
-        pyqtgraph is kept off the start-up path)."""
+        pyqtgraph is kept off the start-up path), in the Train perspective's area."""
         if self.dashboard is None:
             from app.training.plots import TrainingDashboard
             from app.training.runs_panel import RunsPanel
@@ -628,42 +670,53 @@ class MainWindow(QMainWindow):
             self.runs_panel = RunsPanel(self.training_session, self.dashboard)
             self.runs_panel.project_requested.connect(self.open_run_project)
             self.runs_panel.weights_requested.connect(self.train_from_run)
-            splitter = QSplitter(Qt.Orientation.Horizontal, self.dashboard_dock)
-            splitter.setObjectName("dashboardSplitter")
-            splitter.addWidget(self.runs_panel)
-            # In a scroll area: the plots need ~900 px, more than a 1400-px window leaves between the side
-            # docks; without it the dock would squeeze the palette instead of scrolling.
-            scroll = QScrollArea(splitter)
+            # In a scroll area only as a last resort: at 1400x900 the dashboard has its ~800 x 800 px and
+            # every plot shows whole; a much smaller window scrolls instead of squeezing the plots unreadable.
+            scroll = QScrollArea()
             scroll.setObjectName("dashboardScroll")
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QFrame.Shape.NoFrame)
             scroll.setWidget(self.dashboard)
-            splitter.addWidget(scroll)
-            splitter.setStretchFactor(0, 1)
-            splitter.setStretchFactor(1, 4)
-            splitter.setSizes([240, 1000])
-            old = self.dashboard_dock.widget()
-            self.dashboard_dock.setWidget(splitter)
-            if old is not None:
-                old.deleteLater()
+            self.editor_area.set_training_views(self.runs_panel, scroll)
             self.dashboard.set_run(self.training_session.latest)
             self.dashboard.set_overlay_runs(self.training_session.overlay)
         return self.dashboard
 
     def show_dashboard(self) -> None:
-        """Train > Training Dashboard: the plots under the canvas, given a useful height the first time."""
-        if self._welcome:
-            return
-        first = self.dashboard_dock.isHidden()
-        self.ensure_dashboard()
-        self.dashboard_dock.show()
-        self.dashboard_dock.raise_()
-        if first and not self.dashboard_dock.isFloating():
-            docks, heights = [self.dashboard_dock], [max(380, int(self.height() * 0.45))]
-            if not self.diagnostics_dock.isHidden():
-                docks.append(self.diagnostics_dock)
-                heights.append(110)
-            self.resizeDocks(docks, heights, Qt.Orientation.Vertical)
+        """Train > Training Dashboard: the Train perspective."""
+        self.set_perspective("train")
+
+    def _shown_docks(self) -> list[str]:
+        return [d.objectName() for d in self.docks + self.training_docks if not d.isHidden() and not d.isFloating()]
+
+    def set_perspective(self, mode: str) -> None:
+        """"design": the canvas and the design docks. "train": the canvas, the run list and the dashboard in the
+        central area; the docks shown in Design are hidden (their room is the dashboard's, never the
+        canvas's) and come back as they were. A dock opened in Train stays open there the next time."""
+        if mode not in ("design", "train"):
+            raise ValueError(f"unknown perspective {mode!r}")
+        if mode == "train" and self._welcome:
+            mode = "design"
+        if mode != self.perspective:
+            if mode == "train":
+                self.ensure_dashboard()
+                self._design_state = self.saveState(STATE_VERSION) if self._layout_ready else None
+                for dock in self.docks + self.training_docks:
+                    if dock.objectName() not in self._train_docks and not dock.isFloating():
+                        dock.hide()
+                for dock in self.docks + self.training_docks:
+                    if dock.objectName() in self._train_docks:
+                        dock.show()
+            else:
+                self._train_docks = self._shown_docks()
+                if self._design_state is not None:
+                    self.restoreState(self._design_state, STATE_VERSION)
+                self._design_state = None
+            self.perspective = mode
+            self.editor_area.set_training(mode == "train")
+        action = self.actions_by_name.get(f"perspective_{mode}")
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
 
     def start_training(self) -> None:
         """Train > Start Training: a run of the network as it is now (the panel commits a pending edit). The
@@ -734,7 +787,7 @@ class MainWindow(QMainWindow):
         a["train_pause"].setIcon(self.style().standardIcon(
             QStyle.StandardPixmap.SP_MediaPlay if can["resume"] else QStyle.StandardPixmap.SP_MediaPause))
         a["train_stop"].setEnabled(can["stop"])
-        for name in ("train_panel", "train_dashboard"):
+        for name in ("train_panel", "train_dashboard", "perspective_design", "perspective_train"):
             a[name].setEnabled(editing)
 
     def _read_only_changed(self, read_only: bool) -> None:

@@ -97,7 +97,8 @@ def test_docks_panels_and_history_once_a_project_is_open(win, qtbot):
     window, _ = win
     assert window.new_from_template("lenet5")
     assert not window.welcome_visible
-    assert window.centralWidget().currentWidget() is window.canvas
+    assert window.centralWidget().currentWidget() is window.editor_area
+    assert window.editor_area.canvas_host.currentWidget() is window.canvas and window.canvas.isVisible()
     area = window.dockWidgetArea
     assert area(window.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert area(window.inspector_dock) == Qt.DockWidgetArea.RightDockWidgetArea
@@ -646,7 +647,7 @@ def test_settings_live_in_the_test_folder(tmp_path):
 def test_docks_are_real_dock_widgets(win):
     window, _ = win
     names = sorted(d.objectName() for d in window.findChildren(QDockWidget))
-    assert names == ["codeDock", "dashboardDock", "historyDock", "inspectorDock", "layersDock", "problemsDock",
+    assert names == ["codeDock", "historyDock", "inspectorDock", "layersDock", "problemsDock",
                      "trainingDock"]
 
 

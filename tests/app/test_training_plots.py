@@ -519,11 +519,20 @@ def test_panels_follow_a_switch_to_a_dark_palette(qtbot, cnn):
     assert not np.array_equal(light, dashboard.confusion_matrix.image.image)  # empty cells are the new background
 
 
-def test_a_narrow_dashboard_goes_two_panels_a_row(qtbot, cnn):
+def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cnn):
     dashboard = make_dashboard(qtbot, size=(1400, 860))
     dashboard.set_run(cnn)
     assert dashboard.columns == 4
-    dashboard.resize(760, 1200)
+    dashboard.resize(800, 820)  # the Train perspective at 1400x900
+    qtbot.waitUntil(lambda: dashboard.columns == 3, timeout=2000)
+    qtbot.wait(REFRESH_MS + 50)
+    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_plot.geometry(),
+                        dashboard.lr_plot.geometry())
+    assert loss.width() > 1.8 * metric.width() and metric.top() == loss.top()  # the loss spans two columns
+    assert lr.top() > loss.bottom()
+    heights = [dashboard.grid.cellRect(row, 0).height() for row in range(3)]
+    assert min(heights) > 200  # three rows, each its share
+    dashboard.resize(560, 1200)
     qtbot.waitUntil(lambda: dashboard.columns == 2, timeout=2000)
     qtbot.wait(REFRESH_MS + 50)
     loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_plot.geometry(),
@@ -534,6 +543,16 @@ def test_a_narrow_dashboard_goes_two_panels_a_row(qtbot, cnn):
     assert min(heights) > 150  # every row gets its share, not just the ones whose labels wrap
     dashboard.resize(1400, 860)
     qtbot.waitUntil(lambda: dashboard.columns == 4, timeout=2000)
+
+
+def test_flow_cells_fill_each_row():
+    from app.training.plots.dashboard import flow_cells
+
+    assert flow_cells([2, 1, 1, 1, 1, 1, 1], 4) == [(0, 0, 2), (0, 2, 1), (0, 3, 1), (1, 0, 1), (1, 1, 1),
+                                                    (1, 2, 1), (1, 3, 1)]
+    assert flow_cells([2, 1, 1, 1, 1, 1, 1], 3) == [(0, 0, 2), (0, 2, 1), (1, 0, 1), (1, 1, 1), (1, 2, 1),
+                                                    (2, 0, 1), (2, 1, 2)]
+    assert flow_cells([2, 1, 2], 2) == [(0, 0, 2), (1, 0, 2), (2, 0, 2)]  # a lone cell takes the whole row
 
 
 def test_density_levels_keep_the_tails_of_a_spiky_histogram_visible():

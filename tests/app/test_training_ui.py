@@ -43,6 +43,9 @@ def isolated(tmp_path, monkeypatch):
 @pytest.fixture
 def win(qtbot, tmp_path):
     window = new_window(qtbot)
+    # These tests drive the run from the Training panel's buttons: keep it open in the Train perspective too,
+    # as a person who opened it there would have it (by default Train hides every dock).
+    window._train_docks = ["trainingDock"]
     yield window
     assert window.training_session.shutdown(60_000), "a training thread did not end"
     window.shutdown_training()
@@ -105,7 +108,8 @@ def test_start_streams_steps_and_epochs_into_the_dashboard(win, qtbot):
     def read_state_during_run(run, _event):
         during["current"] = session.current is run
         during["dashboard"] = window.dashboard is not None and window.dashboard.run is run
-        during["dock shown"] = not window.dashboard_dock.isHidden()
+        during["train perspective"] = (window.perspective == "train" and window.dashboard.isVisible()
+                                       and window.canvas.isVisible())
         during["read-only"] = document.read_only and window.canvas._read_only_label.isVisibleTo(window.canvas)
         try:
             document.add_node("ReLU", (0.0, 0.0))

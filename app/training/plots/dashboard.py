@@ -5,10 +5,14 @@
     dashboard.set_overlay_runs([older, other])  # compared in the loss and metric plots, one colour per run
     dashboard.select_layer("conv1")             # the activation and gradient views follow the canvas
 
-Layout (a 4-column grid): a summary line; Loss (two columns), the task's metric, Learning rate; then
-Activations of the selected layer, Gradient norms, the network view and the Confusion matrix. The network view
-is whichever of Decision boundary (2-D point datasets) and Feature maps (networks with a Conv2d) applies, in
-one cell: they never both apply, and when neither does the decision-boundary panel explains both.
+The panels are listed once, in `PANELS` (key, class, column span, slot): a new panel is one more entry
+there. Panels that share a slot share one cell (a QStackedWidget) and the first whose `applies(run)` says
+yes (or has none) is shown, the last being the fallback: the network view is Feature maps (networks with a Conv2d) or else
+Decision boundary, which explains both when neither applies.
+
+Layout: a summary line, then the cells in `PANELS` order flowed over a grid of 4, 3 or 2 columns by the
+width the dashboard has (`columns_for`): in the Train perspective at 1400x900 (~800 px) that is 3 columns,
+3 rows, every plot readable without scrolling.
 
 Every panel refreshes itself at most every REFRESH_MS and not while hidden (panel.py); so does the summary.
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 import html
 import math
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
@@ -35,7 +41,68 @@ from app.training.plots.metric_plot import MetricPlot
 from app.training.plots.panel import REFRESH_MS, LivePanel, disconnect_run
 from app.training.run_data import RunData
 
-NARROW_WIDTH = 1000  # below this many pixels the panels go two by two
+COLUMN_WIDTHS = ((1100, 4), (640, 3))  # at least this many pixels wide: this many columns (else 2)
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One dashboard panel: `key` (TrainingDashboard.panels), the LivePanel subclass, the columns its cell
+    spans (at most the grid's), and its slot (panels of one slot share a cell; see the module docstring)."""
+
+    key: str
+    factory: Callable[[], LivePanel]
+    span: int = 1
+    slot: str = ""
+    applies: Callable[[RunData | None], bool] | None = None  # in a shared slot: None always applies
+
+    @property
+    def cell(self) -> str:
+        return self.slot or self.key
+
+
+def _has_feature_maps(run: RunData | None) -> bool:
+    probe = run.latest_probe if run is not None else None
+    return probe is not None and probe.feature_maps is not None
+
+
+PANELS: list[PanelSpec] = [
+    PanelSpec("loss", LossPlot, span=2),
+    PanelSpec("metric", MetricPlot),
+    PanelSpec("lr", LrPlot),
+    PanelSpec("activations", ActivationHistograms),
+    PanelSpec("gradients", GradientNorms),
+    PanelSpec("feature_maps", FeatureMaps, slot="network", applies=_has_feature_maps),
+    PanelSpec("decision_boundary", DecisionBoundary, slot="network"),
+    PanelSpec("confusion_matrix", ConfusionMatrix),
+]
+ATTRIBUTES = {"loss": "loss_plot", "metric": "metric_plot", "lr": "lr_plot", "activations": "activation_histograms",
+              "gradients": "gradient_norms", "feature_maps": "feature_maps", "decision_boundary": "decision_boundary",
+              "confusion_matrix": "confusion_matrix"}  # the attribute names older code and tests use
+
+
+def columns_for(width: int) -> int:
+    for least, columns in COLUMN_WIDTHS:
+        if width >= least:
+            return columns
+    return 2
+
+
+def flow_cells(spans: list[int], columns: int) -> list[tuple[int, int, int]]:
+    """(row, column, span) for cells of these spans flowed left to right over `columns` columns; a cell that
+    does not fit in what is left of a row starts the next one, and the last cell of a row takes what the row
+    has left (no empty holes)."""
+    out: list[list[int]] = []
+    row = col = 0
+    for span in spans:
+        span = max(1, min(span, columns))
+        if col + span > columns:
+            out[-1][2] += columns - col
+            row, col = row + 1, 0
+        out.append([row, col, span])
+        col += span
+    if out:
+        out[-1][2] += columns - col
+    return [(r, c, s) for r, c, s in out]
 STATUS_COLORS = {"running": "#2ca02c", "paused": "#f0a020", "finished": "#2f7fd8", "stopped": "#8a8f98",
                  "failed": "#e5484d"}
 
@@ -51,21 +118,32 @@ class TrainingDashboard(QWidget):
         self.layer_id: str | None = None
         self._watched: weakref.WeakSet[RunData] = weakref.WeakSet()  # weak: never keeps a dropped run alive
 
-        self.loss_plot = LossPlot()
-        self.metric_plot = MetricPlot()
-        self.lr_plot = LrPlot()
-        self.activation_histograms = ActivationHistograms()
-        self.gradient_norms = GradientNorms()
-        self.feature_maps = FeatureMaps()
-        self.decision_boundary = DecisionBoundary()
-        self.confusion_matrix = ConfusionMatrix()
-        self.activation_histograms.layer_chosen.connect(self.select_layer)
-        self.gradient_norms.layer_chosen.connect(self.select_layer)
-
-        self.network_view = QStackedWidget()
-        self.network_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.network_view.addWidget(self.decision_boundary)
-        self.network_view.addWidget(self.feature_maps)
+        self._panels: dict[str, LivePanel] = {}
+        self._cells: dict[str, QWidget] = {}  # slot -> its widget (a panel, or a stack of the slot's panels)
+        self._cell_span: dict[str, int] = {}
+        self._slots: dict[str, list[str]] = {}
+        self._specs = {spec.key: spec for spec in PANELS}
+        for spec in PANELS:
+            panel = spec.factory()
+            self._panels[spec.key] = panel
+            if spec.key in ATTRIBUTES:
+                setattr(self, ATTRIBUTES[spec.key], panel)
+            self._slots.setdefault(spec.cell, []).append(spec.key)
+            self._cell_span[spec.cell] = max(self._cell_span.get(spec.cell, 1), spec.span)
+            chooser = getattr(panel, "layer_chosen", None)
+            if chooser is not None:
+                chooser.connect(self.select_layer)
+        for cell, keys in self._slots.items():
+            if len(keys) == 1:
+                self._cells[cell] = self._panels[keys[0]]
+                continue
+            stack = QStackedWidget()
+            stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            for key in keys:
+                stack.addWidget(self._panels[key])
+            stack.setCurrentWidget(self._panels[keys[-1]])
+            self._cells[cell] = stack
+        self.network_view = self._cells.get("network")
 
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -82,7 +160,7 @@ class TrainingDashboard(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(6)
         self.columns = 0
-        self._arrange(4)
+        self._arrange(columns_for(self.width()))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
@@ -91,37 +169,29 @@ class TrainingDashboard(QWidget):
         self._refresh_summary()
 
     def _arrange(self, columns: int) -> None:
-        """Four columns (wide) or two (a narrow dock): (widget, row, column, column span) per cell."""
+        """Flow the cells over `columns` columns, rows stretched alike."""
         if columns == self.columns:
             return
         self.columns = columns
-        wide = [(self.loss_plot, 0, 0, 2), (self.metric_plot, 0, 2, 1), (self.lr_plot, 0, 3, 1),
-                (self.activation_histograms, 1, 0, 1), (self.gradient_norms, 1, 1, 1), (self.network_view, 1, 2, 1),
-                (self.confusion_matrix, 1, 3, 1)]
-        narrow = [(self.loss_plot, 0, 0, 2), (self.metric_plot, 1, 0, 1), (self.lr_plot, 1, 1, 1),
-                  (self.activation_histograms, 2, 0, 1), (self.gradient_norms, 2, 1, 1), (self.network_view, 3, 0, 1),
-                  (self.confusion_matrix, 3, 1, 1)]
-        cells = wide if columns == 4 else narrow
-        for widget, *_ in cells:
-            self.grid.removeWidget(widget)
-        for widget, row, col, span in cells:
-            self.grid.addWidget(widget, row, col, 1, span)
+        cells = list(self._cells)
+        for cell in cells:
+            self.grid.removeWidget(self._cells[cell])
+        places = flow_cells([self._cell_span[c] for c in cells], columns)
+        for cell, (row, col, span) in zip(cells, places, strict=True):
+            self.grid.addWidget(self._cells[cell], row, col, 1, span)
+        rows = places[-1][0] + 1 if places else 0
         for col in range(4):
             self.grid.setColumnStretch(col, 1 if col < columns else 0)
-        rows = [5, 6, 0, 0] if columns == 4 else [4, 3, 5, 5]
-        for row, stretch in enumerate(rows):
-            self.grid.setRowStretch(row, stretch)
+        for row in range(max(rows, self.grid.rowCount())):
+            self.grid.setRowStretch(row, 1 if row < rows else 0)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(4 if event.size().width() >= NARROW_WIDTH else 2)
+        self._arrange(columns_for(event.size().width()))
 
     @property
     def panels(self) -> dict[str, LivePanel]:
-        return {"loss": self.loss_plot, "metric": self.metric_plot, "lr": self.lr_plot,
-                "activations": self.activation_histograms, "gradients": self.gradient_norms,
-                "feature_maps": self.feature_maps, "decision_boundary": self.decision_boundary,
-                "confusion_matrix": self.confusion_matrix}
+        return dict(self._panels)
 
     # ---- the contract ----------------------------------------------------------------------------------
 
@@ -193,10 +263,15 @@ class TrainingDashboard(QWidget):
         self._schedule_summary()
 
     def _choose_network_view(self) -> None:
-        probe = self.run.latest_probe if self.run is not None else None
-        wanted = self.feature_maps if probe is not None and probe.feature_maps is not None else self.decision_boundary
-        if self.network_view.currentWidget() is not wanted:
-            self.network_view.setCurrentWidget(wanted)
+        """In each shared cell, show the first panel that applies to the run (module docstring)."""
+        for cell, keys in self._slots.items():
+            if len(keys) < 2:
+                continue
+            wanted = next((k for k in keys if self._specs[k].applies is None or self._specs[k].applies(self.run)),
+                          keys[-1])
+            stack = self._cells[cell]
+            if stack.currentWidget() is not self._panels[wanted]:
+                stack.setCurrentWidget(self._panels[wanted])
 
     def _schedule_summary(self) -> None:
         self._summary_dirty = True
@@ -261,4 +336,4 @@ def summary_html(run: RunData | None, colors: PlotColors) -> str:
     return text
 
 
-__all__ = ["TrainingDashboard", "summary_html"]
+__all__ = ["PANELS", "PanelSpec", "TrainingDashboard", "columns_for", "flow_cells", "summary_html"]

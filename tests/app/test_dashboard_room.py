@@ -1,0 +1,88 @@
+"""The dashboard has room of its own (the Train perspective, app/editor_area.py) and never squeezes the canvas:
+at 1400x900 the canvas keeps its cards (with shapes) and every plot shows whole, without scrolling; an old,
+cramped saved layout is not restored."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.canvas.appearance import LOD_TEXT
+from app.main_window import STATE_KEY, MainWindow
+from app.settings import open_settings
+from tests.app.training_windows import new_window
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLOOM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LAYERLOOM_STATE_DIR", str(tmp_path / "state"))
+
+
+def shown_docks(window: MainWindow) -> set[str]:
+    return {d.objectName() for d in window.docks + window.training_docks if not d.isHidden()}
+
+
+def test_train_perspective_gives_the_canvas_and_every_plot_room(qtbot):
+    window = new_window(qtbot)
+    assert window.new_from_template("cnn_digits")  # the largest digits template: 15 layers
+    qtbot.wait(50)
+    design_docks = shown_docks(window)
+    assert "layersDock" in design_docks and window.perspective == "design"
+    design_width = window.canvas.viewport().width()
+
+    window.show_dashboard()
+    assert window.perspective == "train" and window.actions_by_name["perspective_train"].isChecked()
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: canvas.viewport().width() >= 560, timeout=3000)
+    assert canvas.isVisible() and canvas.viewport().height() >= 450
+    canvas.fit_all()
+    assert canvas.zoom() >= LOD_TEXT  # fitted, the cards are full cards with their shapes, not pills
+    assert not shown_docks(window)  # the design docks gave the dashboard their room
+
+    dashboard = window.dashboard
+    scroll = window.findChild(type(window.editor_area.dashboard_host.currentWidget()), "dashboardScroll")
+    assert dashboard.isVisible() and dashboard.width() >= 700 and dashboard.height() >= 700
+    assert not scroll.verticalScrollBar().isVisible() and not scroll.horizontalScrollBar().isVisible()
+    for key, panel in dashboard.panels.items():
+        if panel.isVisible():
+            assert panel.width() >= 220 and panel.height() >= 200, (key, panel.size())
+
+    window.set_perspective("design")
+    assert shown_docks(window) == design_docks and not dashboard.isVisible()
+    qtbot.waitUntil(lambda: window.canvas.viewport().width() == design_width, timeout=3000)
+
+
+def test_a_dock_opened_in_train_stays_there_and_leaves_design_alone(qtbot):
+    window = new_window(qtbot)
+    assert window.new_from_template("moons_mlp")
+    window.set_perspective("train")
+    window.show_training_panel()  # the settings, opened while watching
+    window.set_perspective("design")
+    assert "trainingDock" not in shown_docks(window) and "layersDock" in shown_docks(window)
+    window.set_perspective("train")
+    assert shown_docks(window) == {"trainingDock"}
+
+
+def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, tmp_path):
+    path = tmp_path / "old.ini"
+    first = MainWindow(settings=open_settings(path), autosaver=None)
+    qtbot.addWidget(first)
+    first.resize(1400, 900)
+    first.show()
+    qtbot.waitExposed(first)
+    assert first.new_from_template("moons_mlp")
+    first.diagnostics_dock.hide()
+    old_state = first.saveState(2)  # what the version with the docked dashboard saved
+    first.close()
+    first.settings.setValue(STATE_KEY, old_state)
+    first.settings.sync()
+
+    second = MainWindow(settings=QSettings(str(path), QSettings.Format.IniFormat), autosaver=None)
+    qtbot.addWidget(second)
+    assert not second._layout_ready  # not restored: the first-run layout is laid out instead
+    second.resize(1400, 900)
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.new_from_template("moons_mlp")
+    assert not second.diagnostics_dock.isHidden()
