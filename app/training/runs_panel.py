@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.training.run_status import run_status
 from app.training.session import TrainingSession
 
 COLUMNS = ("Run", "Network", "Dataset", "Optimizer", "Epochs", "Val metric", "Status")
@@ -44,8 +45,6 @@ NETWORK, DATASET = COLUMNS.index("Network"), COLUMNS.index("Dataset")
 CAPPED_WIDTH = {NETWORK: 150, DATASET: 110}  # px: wider names elide, the tooltip has them whole
 # Shown in this order (the logical columns stay COLUMNS): how a run ended first, where it came from after.
 SHOWN_ORDER = ("Run", "Val metric", "Status", "Epochs", "Network", "Dataset", "Optimizer")
-STATUS_TEXT = {"running": "running", "paused": "paused", "finished": "finished", "stopped": "stopped",
-               "failed": "failed"}
 
 
 def final_metric(run: Any) -> str:
@@ -182,9 +181,10 @@ class RunsPanel(QWidget):
             return
         meta = self.session.meta(run)
         config = run.config
+        state = run_status(run)  # the words the dashboard and the Training panel use (run_status.py)
         planned = run.epochs_planned or config.get("epochs") or "?"
         texts = (run.name, meta.project_name if meta else "", dataset_text(config), optimizer_text(config),
-                 f"{run.current_epoch}/{planned}", final_metric(run), STATUS_TEXT.get(run.status, run.status))
+                 f"{state.epoch}/{planned}", final_metric(run), state.label)
         self._filling = True
         try:
             for col, text in enumerate(texts):

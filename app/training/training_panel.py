@@ -45,6 +45,7 @@ from app.panels.inspector import section_header
 from app.panels.param_editors import ParamEditor, editor_for, param_tooltip
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from app.training.dataset_preview import DatasetPreview
+from app.training.run_status import run_status
 from app.training.device_info import DeviceCatalog, DeviceChoice, fallback_choices
 from app.training.session import Progress, TrainingSession, format_duration, run_action_state, start_blocker
 from graph_engine.catalog.spec import REQUIRED, Param
@@ -172,6 +173,10 @@ class TrainingPanel(QWidget):
         self.refresh()
         self._state_changed(session.state)
         self._show_warning(session.warning)
+        latest = session.latest
+        if session.state == "idle" and latest is not None and latest.ended:
+            self.progress.setValue(1000 if latest.status == "finished" else 0)
+            self.progress.setFormat(self._ended_text(latest))  # a panel built later says what the run did
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -647,29 +652,33 @@ class TrainingPanel(QWidget):
 
     def _show_progress(self, p: Progress) -> None:
         self.progress.setValue(int(round(p.fraction * 1000)))
-        text = f"Epoch {max(1, p.epoch)}/{p.epochs} · step {p.step:,}"
+        run = self.session.current
+        state = run_status(run) if run is not None else None
+        if state is not None and state.status in ("running", "paused"):  # the dashboard's words (run_status.py)
+            text = f"{state.label} · {state.epoch_text} · step {state.step:,}"
+        else:
+            text = f"Epoch {max(1, p.epoch)}/{p.epochs} · step {p.step:,}"
         if p.total_steps:
             text += f"/{p.total_steps:,}"
-        if p.eta_s is not None and p.fraction < 1.0:
+        if p.eta_s is not None and p.fraction < 1.0 and self.session.state != "paused":
             text += f" · {format_duration(p.eta_s)} left"
-        if self.session.state == "paused":
-            text += " · paused"
         self.progress.setFormat(text)
 
     def _run_ended(self, run: Any, event: Any) -> None:
         self._progress_timer.stop()
-        status = getattr(event, "status", "")
-        record = run.records[-1] if run.records else {}
-        metric = _final_metric(record)
-        if status == "finished":
-            reason = f" ({event.reason})" if getattr(event, "stopped_early", False) and event.reason else ""
-            self.progress.setFormat(f"Finished {len(run.records)} epochs{reason}" + (f" · {metric}" if metric else ""))
-        elif status == "stopped":
-            self.progress.setFormat(f"Stopped at epoch {event.epoch}, step {event.step:,}"
-                                    + (f" · {metric}" if metric else ""))
-        else:
-            self.progress.setFormat("Failed")
+        self.progress.setFormat(self._ended_text(run))
+        if getattr(event, "status", "") not in ("finished", "stopped"):
             self._show_failure(event)
+
+    @staticmethod
+    def _ended_text(run: Any) -> str:
+        """"Finished · epoch 20 / 20 · step 460 · val accuracy 97.8%": the dashboard's words (run_status.py)."""
+        text = run_status(run).text
+        end = run.finished
+        if end is not None and end.stopped_early and end.reason:
+            text += f" ({end.reason})"
+        metric = _final_metric(run.records[-1] if run.records else {})
+        return text + (f" · {metric}" if metric and run.status != "failed" else "")
 
     def _show_failure(self, event: Any) -> None:
         if event is None:

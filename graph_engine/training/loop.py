@@ -161,6 +161,7 @@ class Trainer:
         self.best_weights: dict[str, torch.Tensor] | None = None
         self.epoch = 0  # completed epochs
         self.global_step = 0
+        self._probed_at = -1  # the step of the last probe
         self._es_best = math.inf
         self._es_bad = 0
         self._first_loss: float | None = None
@@ -514,6 +515,7 @@ class Trainer:
                 self._emit(StepEvent(self.global_step, epoch, value, lr))
                 if probe is not None and (self.global_step % probe_every == 0 or self.global_step == 1):
                     self._emit(probe.run(self.global_step, epoch))
+                    self._probed_at = self.global_step
         if keep_logits and logits:
             correct += (torch.cat(logits).argmax(1) == Y[perm[:seen]]).sum()
         accuracy = int(correct) / seen if correct is not None and seen else None
@@ -583,7 +585,18 @@ class Trainer:
 
     # ---- endings ---------------------------------------------------------------------------------------
 
+    def _final_probe(self, epoch: int) -> None:
+        """A probe at the step the run ends on, unless the last one was taken there: what the run shows at
+        its end (activations, gradient norms, decision boundary) is the final model, not one up to
+        probe_every steps older. Taken before anything else the ending does (the gradients of the last step
+        are still there), inside the probe's own fork of the RNG, so nothing after it changes."""
+        due = self.global_step > 0 and self._probed_at != self.global_step
+        if self._probe is not None and self.listeners and due:
+            self._emit(self._probe.run(self.global_step, epoch))
+            self._probed_at = self.global_step
+
     def _finish(self, stopped_early: bool = False, reason: str = "") -> FinishedEvent:
+        self._final_probe(self.epoch)
         matrix = None
         if self.task == "classification" and len(self.X_val):
             self.model.eval()
@@ -599,6 +612,7 @@ class Trainer:
         return event
 
     def _stopped(self, epoch: int) -> StoppedEvent:
+        self._final_probe(epoch)
         if self.run_dir is not None:
             ck.save_weights(self.model, self.run_dir / ck.FINAL_WEIGHTS, {"epoch": str(self.epoch)})
         event = StoppedEvent(list(self.history), self.best, epoch, self.global_step)

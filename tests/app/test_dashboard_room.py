@@ -86,3 +86,44 @@ def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, tmp_path):
     qtbot.waitExposed(second)
     assert second.new_from_template("moons_mlp")
     assert not second.diagnostics_dock.isHidden()
+
+
+@pytest.mark.slow
+def test_a_finished_run_shows_its_final_state_and_one_status_everywhere(qtbot):
+    """A run whose probes are far apart (probe_every 1000 > the run's 39 steps): the dashboard still ends on
+    the last step, and the summary, the Training panel and the run list say the same thing."""
+    from app.training.run_status import run_status
+    from graph_engine.training.events import FinishedEvent
+
+    window = new_window(qtbot)
+    assert window.new_from_template("moons_mlp")
+    window.document.set_training_settings({"epochs": 3, "probe_every": 1000})
+    window.show_training_panel()
+    panel = window.training_panel
+    session = window.training_session
+    with qtbot.waitSignal(session.run_ended, timeout=120_000) as ended:
+        panel.start()
+    run, event = ended.args
+    assert isinstance(event, FinishedEvent) and run.last_step == 39  # 400 samples, batch 32: 13 steps an epoch
+    dashboard = window.dashboard
+    assert window.perspective == "train" and dashboard.run is run
+    dashboard.flush()
+
+    assert run.latest_probe.step == run.last_step
+    assert dashboard.decision_boundary.subtitle_label.full_text() == f"step {run.last_step}"
+    last_x = run.step_to_epoch(run.last_step)
+    assert last_x == pytest.approx(3.0)
+    for node_id, curve in dashboard.gradient_norms.curves.items():
+        xs, _ = curve.getData()
+        assert xs[-1] == pytest.approx(last_x), node_id  # every layer's gradient norm reaches the end
+    xs, _ = dashboard.loss_plot.raw_curve.getData()
+    assert xs[-1] == pytest.approx(last_x)
+
+    state = run_status(run)
+    assert state.text == "Finished · epoch 3 / 3 · step 39"
+    summary = dashboard.summary.text()
+    assert "Finished" in summary and "epoch 3 / 3" in summary and "step 39" in summary
+    assert panel.progress.format().startswith(state.text)
+    item = window.runs_panel.item_for(run)
+    assert item.text(4) == "3/3" and item.text(6) == state.label
+    window.training_session.shutdown(60_000)

@@ -148,7 +148,10 @@ def test_run_data_holds_a_real_moons_run(moons):
     assert np.array_equal(moons.epoch_values("epoch"), np.arange(1, MOONS["epochs"] + 1))
     assert np.isfinite(moons.epoch_values("val_accuracy")).all()
     probes = [e for e in moons.events if isinstance(e, ProbeEvent)]
-    assert moons.probe_count == len(probes) == 1 + steps // MOONS["probe_every"]
+    every = MOONS["probe_every"]
+    assert steps % every  # so the run ends between two probes ...
+    assert moons.probe_count == len(probes) == 1 + steps // every + 1  # ... and gets one more at its end
+    assert probes[-1].step == steps
     assert list(moons.layers) == list(probes[0].layers)  # execution order
     fc1 = moons.layers["fc1"]
     assert fc1.has_params and len(fc1.series) == len(probes) and len(fc1.hist_counts) == len(probes)
@@ -243,7 +246,7 @@ def test_every_moons_plot_receives_data_as_the_run_goes(qtbot, moons):
     cm = dashboard.confusion_matrix
     assert cm.matrix is not None and cm.matrix.sum() == run.started.n_val
     assert [label.toPlainText() for label in cm.cell_labels[::3]] == [str(cm.matrix[0, 0]), str(cm.matrix[1, 1])]
-    assert "finished" in dashboard.summary.text() and "moons_mlp" in dashboard.summary.text()
+    assert "Finished" in dashboard.summary.text() and "moons_mlp" in dashboard.summary.text()
 
 
 def test_cnn_digits_shows_feature_maps_and_a_ten_class_confusion_matrix(qtbot, cnn):
@@ -317,8 +320,8 @@ def test_a_failed_run_says_why(qtbot):
     dashboard.set_run(run)
     qtbot.wait(REFRESH_MS + 50)
     dashboard.flush()
-    assert result.message.split(":")[0] in dashboard.summary.text() or "failed" in dashboard.summary.text()
-    assert "failed" in dashboard.summary.text()
+    assert result.message.split(":")[0] in dashboard.summary.text() or "Failed" in dashboard.summary.text()
+    assert "Failed" in dashboard.summary.text()
     assert dashboard.confusion_matrix.showing_placeholder
     assert "failed" in dashboard.confusion_matrix.placeholder.text()
 

@@ -137,7 +137,7 @@ def test_start_streams_steps_and_epochs_into_the_dashboard(win, qtbot):
     assert session.state == "idle" and not document.read_only
     assert window.undo_group.activeStack() is document.undo_stack
     assert panel.form_host.isEnabled() and panel.start_button.isEnabled()
-    assert panel.progress.value() == 1000 and "Finished 4 epochs" in panel.progress.format()
+    assert panel.progress.value() == 1000 and "Finished · epoch 4 / 4 · step 52" in panel.progress.format()
     assert "val accuracy" in panel.progress.format()
     # The dashboard drew it: the loss curve holds every step.
     window.dashboard.flush()
@@ -145,7 +145,7 @@ def test_start_streams_steps_and_epochs_into_the_dashboard(win, qtbot):
     assert xs is not None and len(xs) == len(run.steps)
     # The run list has it, and the canvas shows each layer's statistics.
     item = window.runs_panel.item_for(run)
-    assert item is not None and item.text(6) == "finished" and "acc" in item.text(5)
+    assert item is not None and item.text(6) == "Finished" and "acc" in item.text(5)
     fc1 = window.canvas.canvas.item_for_node["fc1"]
     assert "∇" in fc1.live_stats_text and not fc1.live_flagged
     assert window.canvas.canvas.item_for_node["point"].live_stats_text == ""  # the Input has none
@@ -171,7 +171,7 @@ def test_pause_resume_and_stop(win, qtbot):
     assert panel.resume_button.isVisible() and panel.resume_button.isEnabled()
     assert not panel.pause_button.isVisible()
     assert window.actions_by_name["train_pause"].text() == "&Resume Training"
-    assert "paused" in panel.progress.format()
+    assert panel.progress.format().startswith("Paused · epoch")
     steps_when_paused = len(run.steps)
     qtbot.wait(400)
     assert len(run.steps) == steps_when_paused  # really paused: no step in 0.4 s
@@ -192,7 +192,7 @@ def test_pause_resume_and_stop(win, qtbot):
     event = blocker.args[1]
     assert isinstance(event, StoppedEvent) and event.step == run.last_step
     assert run.status == "stopped" and session.state == "idle"
-    assert "Stopped at epoch" in panel.progress.format()
+    assert panel.progress.format().startswith(f"Stopped · epoch {run.current_epoch} / 2000 · step {run.last_step:,}")
     assert not document.read_only
     document.add_node("ReLU", (0.0, 600.0))  # editable again
     # The thread has ended and the worker is gone.
@@ -235,7 +235,7 @@ def test_absurd_learning_rate_fails_with_a_message_and_marks_the_layer(win, qtbo
     assert scene.item_for_node[event.node_id].live_flagged
     assert "NaN/Inf" in scene.item_for_node[event.node_id].live_stats_text
     assert sum(item.live_flagged for item in scene.item_for_node.values()) == 1
-    assert panel.progress.format() == "Failed"
+    assert panel.progress.format().startswith("Failed")
     assert not window.document.read_only
     # Clicking the message selects the layer on the canvas.
     qtbot.mouseClick(panel.failure_label, Qt.MouseButton.LeftButton)

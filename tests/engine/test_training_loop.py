@@ -293,7 +293,8 @@ def test_probes_report_layer_statistics_and_leave_no_hooks(monkeypatch):
     result = trainer.run()
     assert isinstance(result, FinishedEvent)
     probes = rec.of(ProbeEvent)
-    assert [p.step for p in probes] == [1, 10, 20]
+    assert [p.step for p in probes] == [1, 10, 20, trainer.global_step]  # and the step the run ended on
+    assert trainer.global_step not in (1, 10, 20)
     assert not any(hooked_during_steps)
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in trainer.model.modules())
     assert len(registered) == len(probes) * len(list(trainer.model.children()))  # hooks only on probe steps

@@ -1,20 +1,29 @@
 """The final model's confusion matrix on the validation set (FinishedEvent.confusion_matrix), drawn like
 MATLAB's confusionchart: true class down the rows, predicted class along the columns, each cell showing its
 count; correct predictions (the diagonal) in blue and mistakes in orange-red, the shade by the fraction of
-that true class. Shown when a classification run with a validation set ends."""
+that true class. Shown when a classification run with a validation set ends.
+
+Labels never overlap, whatever the class count and the panel's size (`_fit_labels`, again on every resize):
+the counts take the largest font from 9.5 down to 6 pt that fits inside a cell, else none is written; the
+class names on the axes are shortened ("autom…") to the cell's width, numbered when not even that fits, and
+only every n-th is written when the cells are smaller than one line of text. The full names and the count
+are in the tooltip of the cell under the pointer."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from app.training.plots.panel import LivePanel
 
-MAX_LABELLED = 20  # more classes than this: no count in each cell (they would not fit)
+MAX_LABELLED = 40  # more classes than this: no count in each cell (they could not be read)
 MAX_TICK_NAME = 10
+COUNT_POINTS = (9.5, 8.5, 7.5, 6.5, 6.0)  # font sizes tried for the counts, largest first
+TICK_POINTS = 8.0
+LEFT_LABEL_PX = 76  # the widest a true-class name on the left axis may be
 
 
 def confusion_image(matrix: np.ndarray, background: QColor, dark: bool) -> np.ndarray:
@@ -52,12 +61,21 @@ class ConfusionMatrix(LivePanel):
         item.addItem(self.image)
         self.cell_labels: list[pg.TextItem] = []  # K*K, made once per class count
         self.matrix: np.ndarray | None = None
+        self.names: list[str] = []
         self._size = 0
+        self._fitted: tuple | None = None  # (k, cell px) the labels were last fitted for
+        self.tick_font = QFont()
+        self.tick_font.setPointSizeF(TICK_POINTS)
+        for side in ("bottom", "left"):
+            item.getAxis(side).setStyle(tickFont=self.tick_font, autoExpandTextSpace=True)
+        item.getViewBox().sigResized.connect(self._fit_labels)
+        self.plot_widget.scene().sigMouseMoved.connect(self._hover)
         self.set_content(self.plot_widget)
         self.show_placeholder("The confusion matrix appears when a classification run ends.")
 
     def run_changed(self) -> None:
         self.matrix = None
+        self._fitted = None
 
     def apply_colors(self) -> None:
         self._size = -1  # re-colour the cell texts on the next refresh
@@ -88,13 +106,11 @@ class ConfusionMatrix(LivePanel):
         c = self.colors
         self.image.setImage(confusion_image(m, c.background, c.dark), autoLevels=False, levels=None)
         self.image.setRect(QRectF(0, 0, k, k))
-        names = list(run.class_names[:k]) if len(run.class_names) >= k else [str(i) for i in range(k)]
-        short = [n if len(n) <= MAX_TICK_NAME else n[:MAX_TICK_NAME - 1] + "…" for n in names]
-        ticks = [[(i + 0.5, short[i]) for i in range(k)]]
-        self.plot_item.getAxis("bottom").setTicks(ticks)
-        self.plot_item.getAxis("left").setTicks(ticks)
+        self.names = list(run.class_names[:k]) if len(run.class_names) >= k else [str(i) for i in range(k)]
         self._update_labels(m)
         self.plot_item.setRange(QRectF(0, 0, k, k), padding=0.01)
+        self._fitted = None
+        self._fit_labels()
         total = int(m.sum())
         correct = int(np.trace(m))
         self.set_subtitle(f"{100 * correct / max(1, total):.1f} % of {total} correct")
@@ -106,12 +122,9 @@ class ConfusionMatrix(LivePanel):
         if rebuild:
             for label in self.cell_labels:
                 self.plot_item.removeItem(label)
-            font = QFont()
-            font.setPointSizeF(8.0 if k > 6 else 9.5)
             self.cell_labels = []
             for i in range(wanted):
                 label = pg.TextItem(anchor=(0.5, 0.5))
-                label.setFont(font)
                 label.setPos(i % k + 0.5, i // k + 0.5)
                 self.plot_item.addItem(label)
                 self.cell_labels.append(label)
@@ -126,6 +139,83 @@ class ConfusionMatrix(LivePanel):
             strong = rows[r] > 0 and value / rows[r] > 0.5
             label.setColor(QColor("#ffffff") if strong else text)
         self._size = k
+
+    # ---- labels that fit -------------------------------------------------------------------------------
+
+    def cell_pixels(self) -> float:
+        """The side of one cell on screen (the aspect is locked: cells are square)."""
+        box = self.plot_item.getViewBox()
+        width, _height = box.viewPixelSize()
+        return 1.0 / width if width > 0 else 0.0
+
+    def _fit_labels(self, *_args) -> None:
+        m = self.matrix
+        if m is None or self.showing_placeholder:
+            return
+        k = len(m)
+        cell = self.cell_pixels()
+        key = (k, round(cell, 1), tuple(self.names))
+        if cell <= 0 or key == self._fitted:
+            return
+        self._fitted = key
+        self._fit_counts(m, cell)
+        self._fit_ticks(k, cell)
+
+    def _fit_counts(self, m: np.ndarray, cell: float) -> None:
+        if not self.cell_labels:
+            return
+        widest = str(int(m.max())) if m.size else "0"
+        chosen = None
+        for points in COUNT_POINTS:
+            font = QFont()
+            font.setPointSizeF(points)
+            metrics = QFontMetricsF(font)
+            # TextItem pads its text by a few pixels: leave that room too.
+            if metrics.horizontalAdvance(widest) + 6 <= cell and metrics.height() + 2 <= cell:
+                chosen = font
+                break
+        for label in self.cell_labels:
+            if chosen is None:
+                label.hide()
+            else:
+                label.setFont(chosen)
+                label.show()
+
+    def _fit_ticks(self, k: int, cell: float) -> None:
+        metrics = QFontMetricsF(self.tick_font)
+        line = metrics.height()
+        gap = 4.0
+        # Along the bottom each name gets one cell's width; too narrow for even "ab…": the class numbers.
+        names = [n if len(n) <= MAX_TICK_NAME else n[:MAX_TICK_NAME - 1] + "…" for n in self.names]
+        room = cell - gap
+        bottom = [metrics.elidedText(n, Qt.TextElideMode.ElideRight, room) for n in names]
+        if any(b in ("", "…") or (len(b) < min(3, len(n)) and b.endswith("…")) for b, n in zip(bottom, names,
+                                                                                              strict=True)):
+            bottom = [str(i) for i in range(k)]
+        widest = max(metrics.horizontalAdvance(b) for b in bottom) + gap
+        step_bottom = max(1, int(np.ceil(widest / max(cell, 1e-6))))
+        # Down the left each name gets one cell's height and at most LEFT_LABEL_PX of width.
+        left = [metrics.elidedText(n, Qt.TextElideMode.ElideMiddle, LEFT_LABEL_PX) for n in self.names]
+        step_left = max(1, int(np.ceil((line + 1) / max(cell, 1e-6))))
+        self.plot_item.getAxis("bottom").setTicks(
+            [[(i + 0.5, bottom[i]) for i in range(0, k, step_bottom)], []])
+        self.plot_item.getAxis("left").setTicks([[(i + 0.5, left[i]) for i in range(0, k, step_left)], []])
+
+    def cell_tooltip(self, row: int, col: int) -> str:
+        m = self.matrix
+        if m is None or not (0 <= row < len(m) and 0 <= col < len(m)):
+            return ""
+        total = int(m[row].sum())
+        share = f" ({100 * m[row, col] / total:.1f} % of true {self.names[row]})" if total else ""
+        return f"true {self.names[row]} · predicted {self.names[col]}: {int(m[row, col])}{share}"
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        if self.matrix is None:
+            return
+        point = self.plot_item.getViewBox().mapSceneToView(scene_pos)
+        text = self.cell_tooltip(int(np.floor(point.y())), int(np.floor(point.x())))
+        if self.plot_widget.toolTip() != text:
+            self.plot_widget.setToolTip(text)
 
 
 __all__ = ["ConfusionMatrix", "confusion_image"]

@@ -40,6 +40,7 @@ from app.training.plots.lr_plot import LrPlot
 from app.training.plots.metric_plot import MetricPlot
 from app.training.plots.panel import REFRESH_MS, LivePanel, disconnect_run
 from app.training.run_data import RunData
+from app.training.run_status import run_status
 
 COLUMN_WIDTHS = ((1100, 4), (640, 3))  # at least this many pixels wide: this many columns (else 2)
 
@@ -300,13 +301,11 @@ def summary_html(run: RunData | None, colors: PlotColors) -> str:
     muted = colors.muted.name()
     if run is None:
         return f"<span style='color:{muted}'>No run yet: start training to see its curves here.</span>"
-    status = run.status
-    dot = f"<span style='color:{STATUS_COLORS.get(status, muted)}'>●</span>"
-    parts = [f"<b>{html.escape(run.name or 'run')}</b>", f"{dot} {status}"]
-    planned = run.epochs_planned
-    parts.append(f"epoch {run.current_epoch}" + (f" / {planned}" if planned else ""))
-    if len(run.steps):
-        parts.append(f"step {run.last_step}")
+    state = run_status(run)  # the words the Training panel and the run list use too
+    dot = f"<span style='color:{STATUS_COLORS.get(state.status, muted)}'>●</span>"
+    parts = [f"<b>{html.escape(run.name or 'run')}</b>", f"{dot} {state.label}", state.epoch_text]
+    if state.step:
+        parts.append(f"step {state.step:,}")
     record = run.records[-1] if run.records else {}
     if run.is_classification and record.get("val_accuracy") is not None:
         parts.append(f"val accuracy {100 * record['val_accuracy']:.1f} %")

@@ -8,6 +8,10 @@ the plot does not apply), and the refresh discipline that keeps live plotting ch
 - `refresh()` only calls setData/setImage on items made once in the constructor (or once per new layer / run
   slot), never clears and rebuilds the scene.
 
+Mouse (every plot view the panel makes): the wheel scrolls what the dashboard sits in (the event is passed on
+to the parents), Ctrl+wheel zooms the plot, a double-click resets it; once a plot is zoomed or panned a
+"Reset view" button shows in the panel's header.
+
 Also: `make_plot()` builds a pyqtgraph PlotWidget styled from the palette with peak downsampling and clip to
 view, and `apply_colors()` restyles everything when the palette changes (light <-> dark at runtime).
 """
@@ -19,9 +23,19 @@ from typing import Any
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.training.plots.colors import PlotColors
 from app.training.run_data import RunData
@@ -36,6 +50,9 @@ class LivePanel(QWidget):
 
     KINDS: frozenset[str] = ALL_KINDS
     refreshed = Signal()  # after every refresh (tests wait on it)
+    # The epochs the x axis was last set to span (panels that show the whole run's width set it once per
+    # change, so a person's zoom is not undone by every refresh); 0: set it again on the next refresh.
+    _planned_epochs = 0
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -57,10 +74,19 @@ class LivePanel(QWidget):
         self.title_label.setFont(font)
         self.subtitle_label = ElidedLabel()
         self.subtitle_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.reset_button = QToolButton()
+        self.reset_button.setObjectName("plotReset")
+        self.reset_button.setText("⟲ Reset view")
+        self.reset_button.setToolTip("Show the whole plot again (or double-click the plot). Ctrl+wheel zooms.")
+        self.reset_button.setAutoRaise(True)
+        self.reset_button.clicked.connect(self.reset_view)
+        self.reset_button.hide()
+        self._mouse = PlotMouse(self)
         self.header_layout = header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
         header.addWidget(self.title_label)
         header.addWidget(self.subtitle_label, 1)
+        header.addWidget(self.reset_button)
 
         self.placeholder = QLabel()
         self.placeholder.setWordWrap(True)
@@ -237,6 +263,9 @@ class LivePanel(QWidget):
         item.setMenuEnabled(False)
         if not mouse:
             item.getViewBox().setMouseEnabled(x=False, y=False)
+        else:
+            item.getViewBox().sigRangeChangedManually.connect(self._zoomed)
+        widget.viewport().installEventFilter(self._mouse)
         for name in ("left", "bottom", "right"):
             axis = item.getAxis(name)
             axis.enableAutoSIPrefix(False)
@@ -255,6 +284,24 @@ class LivePanel(QWidget):
         """A non-PlotWidget graphics view whose background follows the palette."""
         self._plot_widgets.append(widget)
         widget.setBackground(self.colors.background)
+        widget.viewport().installEventFilter(self._mouse)
+
+    def _zoomed(self, *_args: Any) -> None:
+        self.reset_button.show()
+
+    def reset_view(self) -> None:
+        """Back to the panel's own view (double-click, "Reset view"): y follows the data again and x spans
+        the run (or the data)."""
+        for item, _ in self._plots:
+            box = item.getViewBox()
+            if any(box.state["mouseEnabled"]):
+                box.enableAutoRange(x=True, y=True)
+        self._planned_epochs = 0
+        self.reset_button.hide()
+        self._dirty = True
+        if self.isVisible():
+            self._timer.stop()
+            self.refresh_now()
 
     def label_plot(self, item: pg.PlotItem, **labels: str) -> None:
         """Change axis labels (kept so that a palette change re-colours them)."""
@@ -297,6 +344,42 @@ class LivePanel(QWidget):
 
     def apply_colors(self) -> None:
         """Re-pen the panel's own items from `self.colors` (images are redrawn by the refresh that follows)."""
+
+
+class PlotMouse(QObject):
+    """Event filter on a panel's plot viewports (module docstring): a plain wheel is not the plot's, Ctrl+wheel
+    is; a double-click resets the panel's view."""
+
+    def __init__(self, panel: LivePanel):
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Wheel and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            # Not the plot's: handed to the scroll bar of the nearest scroll area around the panel (the
+            # dashboard's), as if the wheel had turned over a blank part of it.
+            area = _scroll_area_around(self.panel)
+            if area is not None:
+                delta = event.angleDelta()
+                bar = area.verticalScrollBar() if abs(delta.y()) >= abs(delta.x()) else area.horizontalScrollBar()
+                QApplication.sendEvent(bar, QWheelEvent(
+                    event.position(), event.globalPosition(), event.pixelDelta(), delta, event.buttons(),
+                    event.modifiers(), event.phase(), event.inverted()))
+            return True
+        if kind == QEvent.Type.MouseButtonDblClick and event.button() == Qt.MouseButton.LeftButton:
+            self.panel.reset_view()
+            return True
+        return False
+
+
+def _scroll_area_around(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea) and not isinstance(parent, pg.GraphicsView):
+            return parent
+        parent = parent.parentWidget()
+    return None
 
 
 def disconnect_run(run: RunData, slot: Any) -> None:
@@ -357,4 +440,4 @@ def pen(color: Any, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLi
     return pg.mkPen(color, width=width, style=style)
 
 
-__all__ = ["ALL_KINDS", "REFRESH_MS", "ElidedLabel", "LivePanel", "LogAxis", "disconnect_run", "pen"]
+__all__ = ["ALL_KINDS", "REFRESH_MS", "ElidedLabel", "LivePanel", "LogAxis", "PlotMouse", "disconnect_run", "pen"]
