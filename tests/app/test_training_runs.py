@@ -156,7 +156,7 @@ def test_the_run_list_can_be_read_whole_in_a_narrow_pane(qtbot):
     assert shown[:3] == ["Run", "Val metric", "Status"]
     for column in range(len(COLUMNS)):
         tip = item.toolTip(column)
-        for text in ("run 1: a run with a long name", long_dataset, "AdamW 0.0003", "Epochs: 1/3", "95.3% acc", "running"):
+        for text in ("run 1: a run with a long name", long_dataset, "AdamW 0.0003", "Epochs: 1/3", "95.3% acc", "Running"):
             assert text in tip, (column, text)
     # The hint has a line of its own: as wide as the pane, not squeezed beside the buttons.
     assert panel.hint.width() >= panel.width() - 20
