@@ -128,7 +128,7 @@ class CodeViewPanel(QWidget):
         self._last_good: str | None = None
         self._key: tuple | None = None
         self._stale = False
-        self._checked_version = document.graph.version  # panels are made with a current result
+        self._checked_version = document.project.graph.version  # panels are made with a current result
         self._clock = QElapsedTimer()
         self.generations = 0  # how many times code was generated (throttling is observable in tests)
 
@@ -220,7 +220,7 @@ class CodeViewPanel(QWidget):
         return (self._checked_version, self.document.project.name)
 
     def _on_checked(self, result: CheckResult) -> None:
-        self._checked_version = self.document.graph.version  # the graph `result` describes
+        self._checked_version = self.document.project.graph.version  # the graph `result` describes
         if self._current_key() == self._key:
             return
         self._schedule()
@@ -247,7 +247,7 @@ class CodeViewPanel(QWidget):
 
     def _regenerate(self) -> None:
         self._timer.stop()
-        if self.document.graph.version != self._checked_version:
+        if self.document.project.graph.version != self._checked_version:
             return  # the graph changed after the last check: the coming `checked` schedules us again
         key = self._current_key()
         if key == self._key:

@@ -213,3 +213,20 @@ def test_clicking_a_problem_inside_a_block_opens_it_at_the_layer_at_fault(window
     assert panel.tree.topLevelItem(row).text(0) == "flatten"
     panel.activate_row(row)
     assert doc.current_block is None and doc.selection == ["flatten"]
+
+
+def test_the_code_view_follows_edits_made_inside_a_block_and_undos_at_the_top(window, qtbot):
+    doc = window.document
+    window.code_dock.show()
+    window.code_dock.raise_()
+    editor = window.code_panel.editor
+    doc.enter_block(window.first)
+    doc.set_param("conv2", "out_channels", 12)
+    qtbot.waitUntil(lambda: "nn.Conv2d(6, 12" in editor.toPlainText(), timeout=5000)
+    doc.leave_block()
+    doc.set_param("fc1", "out_features", 77)
+    qtbot.waitUntil(lambda: "nn.Linear(300, 77" in editor.toPlainText(), timeout=5000)
+    doc.enter_block(window.first)
+    doc.undo_stack.undo()  # the top-level edit, undone while the block is shown: the code follows
+    qtbot.waitUntil(lambda: "nn.Linear(300, 120" in editor.toPlainText(), timeout=5000)
+    assert doc.current_block == window.block
