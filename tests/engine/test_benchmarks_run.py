@@ -70,3 +70,10 @@ def test_bench_blocks_quick_runs_and_prints_ratios():
     out = run_quick("bench_blocks.py")
     assert len(RATIO_LINE.findall(out)) == 2, out
     assert "1000 leaf layers" in out
+
+
+@pytest.mark.slow
+def test_bench_frozen_quick_runs_and_prints_both_rows():
+    out = run_quick("bench_frozen.py")
+    row = next(line for line in out.splitlines() if line.startswith("cnn_digits"))
+    assert "(13,104 frozen)" in row and re.search(r"\d\.\d\d$", row), out
