@@ -72,7 +72,7 @@ from app.help.windows import show_getting_started, show_read_more, show_shortcut
 from app.panels import CodeViewPanel, DiagnosticsPanel, InspectorPanel, PalettePanel, StatusInfo
 from app.settings import RecentFiles, open_settings
 from app.training.canvas_stats import CanvasStats
-from app.training.session import TrainingSession, run_action_state
+from app.training.session import TrainingSession, run_action_state, session_state_allows_edits
 from app.welcome import EMPTY, WELCOME_STYLE, NewProjectDialog, WelcomePage
 from graph_engine.blocks.resolve import spec_for
 from graph_engine.errors import ProjectError
@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         session.state_changed.connect(self._training_state_changed)
         session.run_added.connect(self._run_added)
         session.run_ended.connect(self._run_ended)
+        session.edit_refused.connect(lambda text: self.show_error("Cannot resume", text,
+                                                                  "Undo the change or fix it, then press Resume."))
         session.overlay_changed.connect(lambda runs: self.dashboard is not None and self.dashboard.set_overlay_runs(runs))
         if self.autosaver is not None:
             self.autosaver.saved.connect(
@@ -332,6 +334,8 @@ class MainWindow(QMainWindow):
         add("train_dashboard", "Training &Dashboard", self.show_dashboard, "Show the live plots and the run list")
         add("train_from_weights", "Train from These &Weights...", self.train_from_weights,
             "Start the next runs from a weights file (an imported model's, a run's): transfer learning")
+        add("train_find_batch", "Find &Batch Size", self.find_batch_size,
+            "Set the largest batch size whose memory estimate fits the device's free memory")
         # The two perspectives (app/editor_area.py): exclusive, checkable, in the View menu and the toolbar.
         group = QActionGroup(self)
         group.setExclusive(True)
@@ -389,6 +393,7 @@ class MainWindow(QMainWindow):
         train_menu.addActions([a["train_panel"], a["train_dashboard"]])
         train_menu.addSeparator()
         train_menu.addAction(a["train_from_weights"])
+        train_menu.addAction(a["train_find_batch"])
         self.train_menu = train_menu
 
         help_menu = bar.addMenu("&Help")
@@ -652,6 +657,7 @@ class MainWindow(QMainWindow):
 
             panel = TrainingPanel(self.document, self.training_session)
             panel.node_requested.connect(self.reveal_node)
+            panel.find_batch_requested.connect(self.find_batch_size)
             old = self.training_dock.widget()
             self.training_dock.setWidget(panel)
             if old is not None:
@@ -738,6 +744,36 @@ class MainWindow(QMainWindow):
             return
         panel.start()
 
+    def find_batch_size(self) -> int | None:
+        """Train > Find Batch Size: the largest batch size that fits the device's free memory (by the memory
+        estimate, graph_engine/training/fit.py), set as one undoable settings edit. None when it cannot."""
+        from graph_engine.training.fit import device_label, largest_batch_size, memory_fit, resolved_device
+
+        title = "Cannot find a batch size"
+        result = self.document.recheck()
+        if not result.ok or not result.live:
+            self.show_error(title, "The network has errors.", "Fix the problems listed in the Problems panel first.")
+            return None
+        device = resolved_device((self.document.project.training or {}).get("device"))
+        free = self.status_info.memory_source(device)
+        if free is None:
+            self.show_error(title, f"How much memory {device_label(device)} has free is not known.",
+                            "Choose the batch size by hand.")
+            return None
+        size = largest_batch_size(result, free)
+        if size == 0:
+            self.show_error(title, f"The network does not fit {device_label(device)} even at batch size 1.",
+                            memory_fit(result, 1, free, device).text())
+            return None
+        try:
+            self.document.set_training_setting("batch_size", size, "Find batch size")
+        except EditRefused as exc:
+            self.show_error(title, str(exc))
+            return None
+        self.show_message(f"Batch size {size:,}: the largest whose estimate fits {device_label(device)} "
+                          f"({memory_fit(result, size, free, device).text()})", 10000)
+        return size
+
     def toggle_pause(self) -> None:
         if self.training_session.state == "paused":
             self.training_session.resume()
@@ -789,6 +825,7 @@ class MainWindow(QMainWindow):
         a["train_stop"].setEnabled(can["stop"])
         for name in ("train_panel", "train_dashboard", "perspective_design", "perspective_train"):
             a[name].setEnabled(editing)
+        a["train_find_batch"].setEnabled(editing and session_state_allows_edits(self.training_session))
 
     def _read_only_changed(self, read_only: bool) -> None:
         # Undo/Redo would change the network under a run: the group follows no stack while it trains.

@@ -248,7 +248,7 @@ def _num(value: Any) -> float:
 class RunData(QObject):
     """One run's data for the plots (module docstring). Methods are called in the GUI thread."""
 
-    updated = Signal(str)  # "steps" | "epoch" | "probe" | "status"
+    updated = Signal(str)  # "steps" | "epoch" | "probe" | "status" | "changes"
 
     STEP_COLUMNS = ("step", "x", "loss", "smoothed", "lr")
 
@@ -280,6 +280,10 @@ class RunData(QObject):
         self.finished: FinishedEvent | None = None
         self.stopped: StoppedEvent | None = None
         self.failure: FailedEvent | None = None
+        # Edits made while paused (ChangedEvent as records: step, epoch, settings, network), in order; the loss
+        # plot marks each. A batch-size edit changes the steps per epoch from its step on: (step, x, n) pieces.
+        self.changes: list[dict[str, Any]] = []
+        self._pieces: list[tuple[float, float, int]] = []
 
     # ---- settings and derived values ------------------------------------------------------------------
 
@@ -362,8 +366,33 @@ class RunData(QObject):
         return list(keys)
 
     def step_to_epoch(self, steps: np.ndarray | float) -> np.ndarray | float:
-        """Step index -> position in epochs (step k of an epoch of n steps ends at epoch k / n)."""
-        return np.asarray(steps, dtype=np.float64) / float(self._steps_per_epoch_guess())
+        """Step index -> position in epochs (step k of an epoch of n steps ends at epoch k / n; after an edit of
+        the batch size, from the edit's step on with the new n)."""
+        steps = np.asarray(steps, dtype=np.float64)
+        x = steps / float(self._steps_per_epoch_guess())
+        for start, x0, n in self._pieces:
+            x = np.where(steps > start, x0 + (steps - start) / float(n), x)
+        return x
+
+    def add_change(self, event: Any) -> None:
+        """An edit made while paused took effect (a ChangedEvent, or its record from changes.json)."""
+        record = event if isinstance(event, dict) else {
+            "step": event.step, "epoch": event.epoch,
+            "settings": {k: list(v) for k, v in event.settings.items()},
+            **({"network": {"kept": list(event.kept), "fresh": list(event.fresh), "removed": list(event.removed)}}
+               if event.network else {})}
+        self.changes.append(record)
+        spe = getattr(event, "steps_per_epoch", 0)
+        if spe and self.steps_per_epoch and spe != self._current_steps_per_epoch():
+            step = float(record["step"])
+            self._pieces.append((step, float(self.step_to_epoch(step)), int(spe)))
+        epochs = getattr(event, "epochs", 0)
+        if epochs:
+            self.epochs_planned = int(epochs)
+        self.updated.emit("changes")
+
+    def _current_steps_per_epoch(self) -> int:
+        return self._pieces[-1][2] if self._pieces else self._steps_per_epoch_guess()
 
     def _steps_per_epoch_guess(self) -> int:
         if self.steps_per_epoch:

@@ -12,6 +12,14 @@ arrive here in the GUI thread (queued signals) and go into the run's `RunData` (
 which the dashboard draws; the session adds the things a panel needs besides the data: the state
 ("idle" | "starting" | "running" | "paused" | "stopping"), progress and ETA, the overfitting warning.
 
+Pause, edit, resume: while a run started from the document is paused, the document is editable again (the
+canvas, the inspector and the training settings). `resume()` sends what changed, the training section and, when
+its generated code differs from the network being trained, the network, to the Trainer (`TrainingWorker.edit`,
+checked at once: a refusal is `edit_refused(message)` and the run stays paused), makes the document read-only
+again and resumes; the engine applies the edit before the next step and reports a ChangedEvent, which goes into
+the run's `changes` (the loss plot marks it) and updates the run's snapshot and settings. `start(pause_at=N)`
+pauses after exactly N steps (tests, reproducible edits).
+
 The session outlives documents: the main window keeps one and calls `set_document` when another project
 opens (a run still going is stopped first). So the run list can compare different networks.
 
@@ -107,6 +115,8 @@ class RunMeta:
     warnings: list[str] = field(default_factory=list)
     relay: Any = None
     folder: Path | None = None  # its run folder (graph_engine.training.runs); None when it could not be made
+    editable: bool = False  # started from the document: it may be edited while paused
+    pending: dict[str, Any] | None = None  # an edit sent to the trainer, not yet applied (snapshot, config)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -156,6 +166,10 @@ class _RunRelay(QObject):
         self.session._on_resumed(self.meta, event)
 
     @Slot(object)
+    def changed(self, event: Any) -> None:
+        self.session._on_changed(self.meta, event)
+
+    @Slot(object)
     def ended(self, event: Any) -> None:
         self.session._on_ended(self.meta, event)
 
@@ -177,6 +191,8 @@ class TrainingSession(QObject):
     run_changed = Signal(object)  # RunData whose summary (epochs, metric, status) changed
     overlay_changed = Signal(list)  # list[RunData]
     warning_changed = Signal(str)  # the overfitting warning ("" when none)
+    run_edited = Signal(object, object)  # RunData, ChangedEvent: an edit made while paused took effect
+    edit_refused = Signal(str)  # why the edits made while paused cannot be applied (the run stays paused)
 
     def __init__(self, document: Document | None = None, parent: QObject | None = None, *,
                  num_threads: int | None = None):
@@ -260,7 +276,7 @@ class TrainingSession(QObject):
         """Add the runs kept in the document's runs folder that the list does not hold yet (after a restart,
         or when the project is opened again). A run whose snapshot cannot be read is skipped."""
         from app.training.run_data import RunData
-        from graph_engine.training.runs import list_runs, load_snapshot, read_metrics
+        from graph_engine.training.runs import list_runs, load_snapshot, read_changes, read_metrics
 
         folder = self.runs_dir()
         if folder is None:
@@ -277,6 +293,8 @@ class TrainingSession(QObject):
             task = info.training.get("task") or "classification"
             run = RunData(info.name, config=info.training, task=task, parent=self)
             run._adopt_history(read_metrics(info.folder))
+            for change in read_changes(info.folder):
+                run.add_change(change)
             run._set_status(info.status if info.status in ("finished", "stopped", "failed") else "stopped")
             self._counter += 1
             self._metas.append(RunMeta(run, snapshot.name, snapshot, self._counter, folder=info.folder))
@@ -298,7 +316,7 @@ class TrainingSession(QObject):
 
     # ---- control -------------------------------------------------------------------------------------
 
-    def start(self, *, name: str | None = None) -> RunData | None:
+    def start(self, *, name: str | None = None, pause_at: int | None = None) -> RunData | None:
         """Train a snapshot of the document's project in a new thread; None when a run is already going."""
         if self.running or self.document is None:
             return None
@@ -315,7 +333,7 @@ class TrainingSession(QObject):
             config = dict(snapshot.training or {})  # the worker reports the problem as a failed run
         task = config.get("task") or "classification"
         run = RunData(name or f"run {self._counter}", config=config, task=task, parent=self)
-        meta = RunMeta(run, snapshot.name, snapshot, self._counter)
+        meta = RunMeta(run, snapshot.name, snapshot, self._counter, editable=True)
         self._metas.append(meta)
         self._current = meta
         epochs = config.get("epochs")
@@ -326,7 +344,8 @@ class TrainingSession(QObject):
 
         base_dir = document.path.parent if document.path is not None else None
         meta.folder = self._new_run_folder(run.name, snapshot)
-        worker = TrainingWorker(snapshot, base_dir=base_dir, num_threads=self.num_threads, run_dir=meta.folder)
+        worker = TrainingWorker(snapshot, base_dir=base_dir, num_threads=self.num_threads, run_dir=meta.folder,
+                                pause_at=pause_at)
         self._launch(meta, worker, document)
         self.run_added.emit(run)
         self.run_changed.emit(run)
@@ -347,6 +366,7 @@ class TrainingSession(QObject):
         worker.probe.connect(relay.probe)
         worker.paused.connect(relay.paused)
         worker.resumed.connect(relay.resumed)
+        worker.changed.connect(relay.changed)
         worker.ended.connect(relay.ended)
         thread.started.connect(worker.run)
         thread.finished.connect(relay.thread_finished)
@@ -395,9 +415,43 @@ class TrainingSession(QObject):
         if self._current is not None and self.state in ("starting", "running"):
             self._current.worker.pause()
 
-    def resume(self) -> None:
-        if self._current is not None and self.state in ("starting", "running", "paused"):
-            self._current.worker.resume()
+    def resume(self) -> bool:
+        """Continue a paused run, with the edits made meanwhile (module docstring). False when they were
+        refused (`edit_refused` says why; the run stays paused) or there is nothing to resume."""
+        meta = self._current
+        if meta is None or self.state not in ("starting", "running", "paused"):
+            return False
+        if self.state == "paused" and meta.editable and meta.document is not None:
+            try:
+                self._send_edit(meta)
+            except ProjectError as exc:
+                from graph_engine.training.settings import error_text
+
+                self.edit_refused.emit(f"Cannot resume with these changes: {error_text(exc)}")
+                return False
+            meta.document.set_read_only(True)
+        meta.worker.resume()
+        return True
+
+    def _send_edit(self, meta: RunMeta) -> None:
+        """The document's training section, and its network when that differs from the one being trained, to
+        the paused trainer (which checks them now and applies them when it resumes)."""
+        from graph_engine.codegen import generate_code
+        from graph_engine.training.config import TrainingConfig
+        from graph_engine.training.freezing import frozen_paths
+
+        document = meta.document
+        result = document.recheck()
+        if not result.ok:
+            first = result.errors[0]
+            raise ProjectError(f"the network has {len(result.errors)} error(s); first: {first}",
+                               node_id=first.node_id, hint="fix it in the Problems panel, or undo the edit")
+        project = document.project
+        network = (generate_code(project, result) != generate_code(meta.snapshot)
+                   or frozen_paths(project) != frozen_paths(meta.snapshot))  # freezing is no code change
+        config = TrainingConfig.from_project(project)
+        meta.worker.edit(training=project.training, project=project.copy() if network else None)
+        meta.pending = {"snapshot": project.copy() if network else None, "config": config.to_dict()}
 
     def stop(self) -> None:
         """Ask the run to end before its next step; `run_ended` follows with a StoppedEvent."""
@@ -506,6 +560,8 @@ class TrainingSession(QObject):
         meta.run.set_paused()
         if meta is self._current and self.state != "stopping":
             self._paused_at = time.perf_counter()
+            if meta.editable and meta.document is not None:
+                meta.document.set_read_only(False)  # edits made now go to the run when it resumes
             self._set_state("paused")
         self.run_changed.emit(meta.run)
 
@@ -517,6 +573,20 @@ class TrainingSession(QObject):
                 self._paused_at = None
             if self.state != "stopping":
                 self._set_state("running")
+        self.run_changed.emit(meta.run)
+
+    def _on_changed(self, meta: RunMeta, event: Any) -> None:
+        pending, meta.pending = meta.pending, None
+        if pending is not None:
+            if event.network and pending["snapshot"] is not None:
+                meta.snapshot = pending["snapshot"]
+            meta.run.config = dict(pending["config"])
+        meta.run.add_change(event)
+        if meta is self._current and event.epochs and event.steps_per_epoch:
+            p = self._progress
+            p.epochs = event.epochs
+            p.total_steps = event.step + (event.epochs - event.epoch + 1) * event.steps_per_epoch
+        self.run_edited.emit(meta.run, event)
         self.run_changed.emit(meta.run)
 
     def _on_ended(self, meta: RunMeta, event: Any) -> None:
@@ -591,6 +661,11 @@ def start_blocker(document: Any) -> str:
     return f"Fix the network first: {where}{first.message}{more}"
 
 
+def session_state_allows_edits(session: TrainingSession) -> bool:
+    """The document's network and settings may change now: no run, or a run paused (the edit goes to it)."""
+    return session.state in ("idle", "paused")
+
+
 def run_action_state(session: TrainingSession) -> dict[str, bool]:
     """Which of start/pause/resume/stop make sense now (the panel's buttons and the Train menu). Start needs a
     network without errors (`start_blocker` says why not)."""
@@ -600,5 +675,5 @@ def run_action_state(session: TrainingSession) -> dict[str, bool]:
             "stop": state in ("starting", "running", "paused")}
 
 
-__all__ = ["OVERFIT_EPOCHS", "run_action_state", "start_blocker", "Progress", "RunMeta", "TrainingSession", "format_duration", "overfitting_message",
+__all__ = ["OVERFIT_EPOCHS", "run_action_state", "session_state_allows_edits", "start_blocker", "Progress", "RunMeta", "TrainingSession", "format_duration", "overfitting_message",
            "overfitting_streak"]

@@ -47,7 +47,14 @@ from app.theme import ERROR_COLOR, WARNING_COLOR
 from app.training.dataset_preview import DatasetPreview
 from app.training.run_status import run_status
 from app.training.device_info import DeviceCatalog, DeviceChoice, fallback_choices
-from app.training.session import Progress, TrainingSession, format_duration, run_action_state, start_blocker
+from app.training.session import (
+    Progress,
+    TrainingSession,
+    format_duration,
+    run_action_state,
+    session_state_allows_edits,
+    start_blocker,
+)
 from graph_engine.catalog.spec import REQUIRED, Param
 from graph_engine.data import AUGMENT_PARAMS, DATASETS, DataParamKind, DatasetInfo
 from graph_engine.training.settings import as_dict, effective_training, read_setting
@@ -126,6 +133,7 @@ class TrainingPanel(QWidget):
     """See the module docstring. `node_requested(id)`: the person clicked a failure that names a layer."""
 
     node_requested = Signal(str)
+    find_batch_requested = Signal()  # "Find batch size" (the window sets the largest that fits)
 
     def __init__(self, document: Document, session: TrainingSession, parent: QWidget | None = None):
         super().__init__(parent)
@@ -213,6 +221,12 @@ class TrainingPanel(QWidget):
         for button in (self.start_button, self.pause_button, self.resume_button, self.stop_button):
             row.addWidget(button)
         row.addStretch(1)
+        self.find_batch_button = QPushButton("Find batch size", box)
+        self.find_batch_button.setObjectName("trainFindBatch")
+        self.find_batch_button.setToolTip("Set the largest batch size whose memory estimate fits the device's free "
+                                          "memory (also Train > Find Batch Size)")
+        self.find_batch_button.clicked.connect(self.find_batch_requested)
+        row.addWidget(self.find_batch_button)
         layout.addLayout(row)
         self.progress = QProgressBar(box)
         self.progress.setRange(0, 1000)
@@ -629,8 +643,10 @@ class TrainingPanel(QWidget):
         self._update_enabled()
 
     def _update_enabled(self, *_args) -> None:
-        editable = not self.document.read_only and not self.session.running
+        # While paused the settings may change: they go to the run when it resumes (session.resume).
+        editable = not self.document.read_only and session_state_allows_edits(self.session)
         self.form_host.setEnabled(editable)
+        self.find_batch_button.setEnabled(editable)
 
     def _run_started(self, run: Any, event: Any) -> None:
         amp = ", mixed precision" if event.mixed_precision else ""

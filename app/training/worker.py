@@ -11,7 +11,8 @@ queued to receivers in the GUI thread, in the engine's order:
 - `steps(list[StepEvent])`: step metrics *batched*: the listener collects StepEvents and emits at most one
   list every `STEP_INTERVAL_S` (0.1 s: ~10 updates a second however fast the steps are), and always flushes
   what it holds before any other event, so a receiver never sees an epoch before its steps;
-- `epoch(EpochEvent)`, `paused(PausedEvent)`, `resumed(ResumedEvent)`;
+- `epoch(EpochEvent)`, `paused(PausedEvent)`, `resumed(ResumedEvent)`, `changed(ChangedEvent)` (an edit made
+  while paused took effect; `edit()` hands it to the Trainer, `pause_at` makes the run pause at a known step);
 - `probe(ProbeEvent)`: thinned to at most one every `PROBE_INTERVAL_S` (0.25 s; the newest wins; its `step` says
   where it was taken) because a small network probes ~30 times a second at probe_every=50 and each event
   carries histograms of every layer; the last probe before an epoch end or the run's end is always sent;
@@ -42,6 +43,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from graph_engine.errors import ProjectError
 from graph_engine.project import Project
 from graph_engine.training.events import (
+    ChangedEvent,
     EpochEvent,
     FailedEvent,
     FinishedEvent,
@@ -66,6 +68,7 @@ class TrainingWorker(QObject):
     probe = Signal(object)  # ProbeEvent
     paused = Signal(object)  # PausedEvent
     resumed = Signal(object)  # ResumedEvent
+    changed = Signal(object)  # ChangedEvent
     finished = Signal(object)  # FinishedEvent
     stopped = Signal(object)  # StoppedEvent
     failed = Signal(object)  # FailedEvent
@@ -73,7 +76,8 @@ class TrainingWorker(QObject):
 
     def __init__(self, project: Project, *, base_dir: str | Path | None = None, num_threads: int | None = None,
                  step_interval: float = STEP_INTERVAL_S, probe_interval: float = PROBE_INTERVAL_S,
-                 run_dir: str | Path | None = None, resume: bool = False, parent: QObject | None = None):
+                 run_dir: str | Path | None = None, resume: bool = False, pause_at: int | None = None,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.run_dir = run_dir  # the trainer writes metrics, weights and checkpoints there
         self.resuming = resume  # continue the run saved in run_dir (Trainer.from_checkpoint)
@@ -82,6 +86,7 @@ class TrainingWorker(QObject):
         self.num_threads = num_threads
         self.step_interval = step_interval
         self.probe_interval = probe_interval
+        self.pause_at = pause_at  # pause after this many steps (Trainer.pause_at), e.g. for a reproducible edit
         self.result: Any = None  # the terminal event, once the run has ended
         self._lock = threading.Lock()
         self._trainer: Any = None
@@ -117,6 +122,15 @@ class TrainingWorker(QObject):
             self._pause_requested = False
             if self._trainer is not None:
                 self._trainer.stop()
+
+    def edit(self, training: Any = None, project: Project | None = None) -> dict[str, Any]:
+        """While paused: Trainer.edit (checked now, raises its ProjectError; applied when the run resumes)."""
+        with self._lock:
+            if self._trainer is None:
+                from graph_engine.training.config import TrainingConfigError
+
+                raise TrainingConfigError("the run is not under way yet", "training", "wait until it has started")
+            return self._trainer.edit(training=training, project=project)
 
     @property
     def stop_requested(self) -> bool:
@@ -160,6 +174,8 @@ class TrainingWorker(QObject):
             return
         with self._lock:
             self._trainer = trainer
+            if self.pause_at is not None:
+                trainer.pause_at(self.pause_at)
             if self._stop_requested:
                 trainer.stop()
             elif self._pause_requested:
@@ -203,6 +219,8 @@ class TrainingWorker(QObject):
             self.paused.emit(event)
         elif isinstance(event, ResumedEvent):
             self.resumed.emit(event)
+        elif isinstance(event, ChangedEvent):
+            self.changed.emit(event)
         elif isinstance(event, FinishedEvent | StoppedEvent | FailedEvent):
             self._terminal(event)
 

@@ -23,7 +23,8 @@ FRACTION_OF_AVAILABLE = 0.5
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
-def _available_memory() -> int:
+def system_available_memory() -> int | None:
+    """The kernel's MemAvailable (/proc/meminfo), else the physical memory; None when neither can be asked."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -34,7 +35,12 @@ def _available_memory() -> int:
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, OSError, ValueError):
-        return 8 << 30  # no way to ask (Windows without /proc): assume a small desktop
+        return None
+
+
+def _available_memory() -> int:
+    available = system_available_memory()
+    return available if available is not None else 8 << 30  # no way to ask (Windows): assume a small desktop
 
 
 def memory_budget() -> int:

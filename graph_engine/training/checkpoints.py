@@ -55,6 +55,7 @@ LAST_WEIGHTS = "last.safetensors"
 LAST_STATE = "last_state.pt"
 BEST_WEIGHTS = "best.safetensors"
 FINAL_WEIGHTS = "model.safetensors"
+CHANGES_FILE = "changes.json"  # the edits made while paused (loop.py), one record each
 
 
 class CheckpointError(ProjectError):

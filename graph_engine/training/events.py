@@ -129,6 +129,23 @@ class ResumedEvent:
 
 
 @dataclass
+class ChangedEvent:
+    """An edit made while paused took effect, before step `step + 1`: the settings that changed
+    ({dotted key: (old, new)}, e.g. "optimizer.lr") and, when the network changed, the layers with weights that
+    kept theirs, started anew, or went away. Sent just before the ResumedEvent."""
+
+    step: int
+    epoch: int
+    settings: dict[str, tuple[Any, Any]]
+    kept: tuple[str, ...] = ()
+    fresh: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    network: bool = False
+    epochs: int = 0  # the run's epochs and steps per epoch from now on
+    steps_per_epoch: int = 0
+
+
+@dataclass
 class FinishedEvent:
     """Every epoch ran (or early stopping ended the run: `stopped_early`, `reason`).
 
@@ -190,6 +207,7 @@ RunResult = FinishedEvent | StoppedEvent | FailedEvent
 Listener = Callable[[Any], None]
 
 __all__ = [
+    "ChangedEvent",
     "DecisionBoundary",
     "EpochEvent",
     "FailedEvent",

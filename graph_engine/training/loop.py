@@ -3,6 +3,8 @@
     trainer = Trainer(project, listener=print, run_dir="runs/a")
     result = trainer.run()            # FinishedEvent | StoppedEvent | FailedEvent (also sent to listeners)
     trainer.pause(); trainer.resume(); trainer.stop()   # from any thread; checked between steps
+    trainer.pause_at(120)                                # pause after exactly 120 steps (deterministic)
+    trainer.edit(training={...}, project=edited)         # while paused; applied before the next step
 
 What it does, in order:
 - settings: `TrainingConfig.from_project(project)` unless a config is given; a bad value is a
@@ -26,11 +28,20 @@ becomes NaN/Inf (the message names the first layer whose output went non-finite 
 rate), out of memory (suggests half the batch size), a dataset that does not fit the network, an invalid
 graph. On CPU the same seed gives the same metrics and weights, and a run stopped after k epochs and resumed
 from its run folder ends bitwise equal to an uninterrupted one.
+
+Pause, edit, resume: while paused, `edit()` takes new settings and/or a new network (checked at once: a
+TrainingConfigError or InvalidGraphError names what cannot change). The trainer's thread applies the edit
+when it resumes, before the next step, keeping the optimiser's state and the weights of every unchanged layer
+(live_edit.py says exactly what may change and how); layers that are new or changed are initialised with
+torch seeded from `seed + global_step`, so the same edit at the same step gives the same run, bitwise. Each
+edit is a ChangedEvent and a record in `trainer.changes`, kept in the checkpoint (with the network the
+checkpoint's weights belong to) and in the run folder's changes.json.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import linecache
 import math
 import os
@@ -51,15 +62,17 @@ from graph_engine.data.image_folder import is_lazy
 from graph_engine.data.output_fit import output_mismatch
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.project import Project
-from graph_engine.project_io import load_project, save_project
+from graph_engine.project_io import load_project, parse_project, project_to_json, save_project
 from graph_engine.training import checkpoints as ck
 from graph_engine.training import recipe
 from graph_engine.training.config import TrainingConfig, TrainingConfigError, check_task_and_loss
+from graph_engine.training import live_edit
 from graph_engine.training.devices import device_name, resolve_device, sensible_threads
 from graph_engine.training.events import (
     EpochEvent,
     FailedEvent,
     FinishedEvent,
+    ChangedEvent,
     PausedEvent,
     ResumedEvent,
     RunResult,
@@ -141,6 +154,12 @@ class Trainer:
         self._prepared = False
         self._resume_state: dict[str, Any] | None = None
         self._paused_s = 0.0
+        self._pause_at: int | None = None
+        self._edit_lock = threading.Lock()
+        self._pending_edit: dict[str, Any] | None = None
+        self._in_epoch = False  # paused inside an epoch (not between two): it must be finished
+        self._edited = False  # an edit was applied during the pause just ended: the epoch re-reads its settings
+        self.changes: list[dict[str, Any]] = []  # one record per applied edit (see ChangedEvent)
         # Filled by prepare():
         self.model: torch.nn.Module | None = None
         self.compiled = None
@@ -184,6 +203,36 @@ class Trainer:
         self._stop.set()
         self._unpaused.set()
 
+    def pause_at(self, step: int | None) -> None:
+        """Pause once `step` optimiser steps have been taken in all (before the next one): a pause at a known
+        point, whatever the thread timing (None cancels it)."""
+        self._pause_at = None if step is None else int(step)
+
+    def edit(self, training: Mapping[str, Any] | TrainingConfig | None = None,
+             project: Project | None = None) -> dict[str, Any]:
+        """While paused: new training settings and/or a new network, applied before the next step.
+
+        Checked now (raises TrainingConfigError / InvalidGraphError / DatasetError naming the field or node);
+        returns {"settings": {dotted key: (old, new)}, "network": bool}. Another edit in the same pause replaces
+        this one. `probe_every` is not an edit (the app spaces probes itself) and keeps the run's value."""
+        if not self._prepared or not self.paused or not self.running:
+            raise TrainingConfigError("a run can be edited only while it is paused", "training",
+                                      "pause the run first")
+        if training is None:
+            config = self.config
+        else:
+            config = training if isinstance(training, TrainingConfig) else TrainingConfig.parse(training)
+            config = config.replace(probe_every=self.config.probe_every)
+        settings = live_edit.settings_changes(self.config, config, self.epoch + (1 if self._in_epoch else 0))
+        self._check_augment(config, self.dataset)
+        network = None
+        if project is not None:
+            project = project.copy()
+            network = self._check_network(project)
+        with self._edit_lock:
+            self._pending_edit = {"config": config, "settings": settings, "project": project, "network": network}
+        return {"settings": settings, "network": project is not None}
+
     @property
     def paused(self) -> bool:
         return not self._unpaused.is_set()
@@ -208,7 +257,9 @@ class Trainer:
         (`epochs` may extend the run, `device` may move it)."""
         run_dir = Path(run_dir)
         state = ck.load_state(run_dir / ck.LAST_STATE)
-        if project is None:
+        if state.get("project"):  # edited during the run: the network these weights belong to
+            project = parse_project(json.loads(state["project"]))
+        elif project is None:
             project = load_project(run_dir / ck.PROJECT_FILE)
         config = TrainingConfig.parse(state["config"]).with_overrides(epochs=epochs, device=device)
         done = int(state["epoch"])
@@ -237,17 +288,8 @@ class Trainer:
         if not result.ok:
             first = result.errors[0]
             raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {first}", result.errors)
-        live = [n for n in result.order if n in result.live]
         graph = self.project.graph
-        inputs = [n for n in live if graph.node(n).op == "Input"]
-        outputs = [n for n in live if graph.node(n).op == "Output"]
-        if len(inputs) != 1 or len(outputs) != 1:
-            what = "Input" if len(inputs) != 1 else "Output"
-            found = inputs if what == "Input" else outputs
-            raise TrainingConfigError(
-                f"training needs exactly one {what} node; this network has {len(found)} ({', '.join(found)})",
-                "training", "training feeds one dataset into one Input and compares one Output with its targets")
-        self.input_node, self.output_node = inputs[0], outputs[0]
+        self.input_node, self.output_node = _io_nodes(self.project, result)
         in_type = result.nodes[self.input_node].outputs[0]
         out_type = result.nodes[self.output_node].inputs[0]
         self.node_ops = {n: graph.node(n).op for n in graph.nodes}
@@ -264,13 +306,7 @@ class Trainer:
         self.task = task
         _check_finite(dataset)
         self._check_output(dataset, tuple(out_type.shape))
-        if cfg.augment_active:
-            if dataset.input_dtype != "float32":
-                raise DatasetError("augmentation works on float images, not on token ids", "remove augment",
-                                   field="training.augment")
-            if (cfg.augment["shift"] or cfg.augment["flip"]) and dataset.image_shape is None:
-                raise DatasetError(f"shift and flip need an image dataset; {dataset.name!r} is {dataset.kind} data",
-                                   "use noise only, or an image dataset", field="training.augment")
+        self._check_augment(cfg, dataset)
         train_set, val_set = split(dataset, cfg.val_fraction, cfg.seed)
         if len(train_set) == 0:
             raise DatasetError(f"dataset {dataset.name!r} has no training samples", "use a larger dataset")
@@ -324,11 +360,9 @@ class Trainer:
         boundary = (dataset.kind == "points2d" and task == "classification" and tuple(in_type.shape) == (2,))
         self._probe = None
         wanted = bool(self.listeners) if self.probes is None else self.probes
+        self._probe_boundary = boundary
         if wanted and cfg.probe_every > 0:
-            self._probe = ProbeRunner(model, self.node_ops, self.probe_x,
-                                      boundary_points=self.X_train if boundary else None,
-                                      boundary_labels=self.y_train if boundary else None,
-                                      autocast=self._autocast if self.use_amp else None)
+            self._probe = self._make_probe(model)
         if self._resume_state is not None:
             self._apply_state(self._resume_state)
         self._prepared = True
@@ -342,6 +376,46 @@ class Trainer:
             self.warnings.append(self.init_report.sentence())
         self.fixed_norms = recipe.freeze(model, frozen_paths(self.project))
         self.frozen_count = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+
+    def _make_probe(self, model: torch.nn.Module) -> ProbeRunner:
+        boundary = self._probe_boundary
+        return ProbeRunner(model, self.node_ops, self.probe_x,
+                           boundary_points=self.X_train if boundary else None,
+                           boundary_labels=self.y_train if boundary else None,
+                           autocast=self._autocast if self.use_amp else None)
+
+    @staticmethod
+    def _check_augment(cfg: TrainingConfig, dataset: Any) -> None:
+        if cfg.augment_active:
+            if dataset.input_dtype != "float32":
+                raise DatasetError("augmentation works on float images, not on token ids", "remove augment",
+                                   field="training.augment")
+            if (cfg.augment["shift"] or cfg.augment["flip"]) and dataset.image_shape is None:
+                raise DatasetError(f"shift and flip need an image dataset; {dataset.name!r} is {dataset.kind} data",
+                                   "use noise only, or an image dataset", field="training.augment")
+
+    def _check_network(self, project: Project) -> tuple[Any, Any]:
+        """An edited network, checked against the run's data: (CheckResult, compiled code)."""
+        result = check(project)
+        if not result.ok:
+            raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {result.errors[0]}",
+                                    result.errors)
+        input_node, output_node = _io_nodes(project, result)
+        in_type = result.nodes[input_node].outputs[0]
+        old = check(self.project).nodes[self.input_node].outputs[0]
+        if tuple(in_type.shape) != tuple(old.shape) or in_type.dtype != old.dtype:
+            raise TrainingConfigError(f"the Input {input_node!r} changed from {_fmt(tuple(old.shape))} to "
+                                      f"{_fmt(tuple(in_type.shape))}; the run's data has the old shape",
+                                      "training", "keep the Input as it was, or start a new run")
+        out_shape = tuple(int(d) for d in result.nodes[output_node].inputs[0].shape)
+        if out_shape != self.out_shape:
+            raise TrainingConfigError(f"the network's output changed from {_fmt(self.out_shape)} to "
+                                      f"{_fmt(out_shape)}; it must still fit the run's targets", "training",
+                                      "keep the last layer's output size, or start a new run")
+        if result.total_params == 0:
+            raise TrainingConfigError("the network has no trainable parameters", "training",
+                                      "add a layer with weights, such as Linear or Conv2d")
+        return result, compile_project(project, result)
 
     def _check_output(self, dataset: Any, out_shape: tuple[int, ...]) -> None:
         graph = self.project.graph
@@ -400,9 +474,8 @@ class Trainer:
             self._running.clear()
 
     def _loop(self) -> RunResult:
-        cfg = self.config
         try:
-            while self.epoch < cfg.epochs:
+            while self.epoch < self.config.epochs:  # an edit may change it
                 epoch = self.epoch + 1
                 if self._should_stop(epoch):
                     return self._stopped(epoch)
@@ -440,11 +513,15 @@ class Trainer:
             self._paused_s += time.perf_counter() - t0
             if self._stop.is_set():
                 return True
+            self._apply_edit(epoch)
             self._emit(ResumedEvent(self.global_step, epoch))
         return self._stop.is_set()
 
     def _train_epoch(self, epoch: int) -> tuple[float, float, float | None, int] | None:
-        """One pass over the training set; (train_loss, seconds, train_accuracy, samples) or None if stopped."""
+        """One pass over the training set; (train_loss, seconds, train_accuracy, samples) or None if stopped.
+        After a pause with an edit the remaining batches of the epoch use the new settings and network."""
+        self._edited = False
+        self._in_epoch = True
         cfg = self.config
         model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
         X, Y = self.X_train, self.y_train
@@ -475,11 +552,27 @@ class Trainer:
         keep_logits = classification and end * self.out_shape[0] <= KEEP_LOGITS_MAX
         logits: list[torch.Tensor] = []
         correct = torch.zeros((), dtype=torch.int64, device=X.device) if classification else None
-        for start in range(0, end, bs):
+        start = 0
+        while start < end:
+            if self._pause_at == self.global_step:  # pause_at(): a pause at a known step
+                self._pause_at = None
+                unpaused.clear()
             if stop.is_set() or not unpaused.is_set():
                 if self._should_stop(epoch):
                     return None
+                if self._edited:  # the settings or the network changed while paused
+                    self._edited = False
+                    cfg = self.config
+                    model, opt = self.model, self.optimizer
+                    bs, clip = cfg.batch_size, cfg.grad_clip
+                    sched = self.scheduler if cfg.schedule.per_batch else None
+                    aug = cfg.augment if cfg.augment_active else None
+                    probe = self._probe
+                    end = recipe.batch_end(n, bs)
+                    if start >= end:
+                        break
             idx = perm[start:min(start + bs, end)]
+            start += bs
             xb = X[idx]
             yb = Y[idx]
             if aug is not None:
@@ -520,6 +613,7 @@ class Trainer:
             correct += (torch.cat(logits).argmax(1) == Y[perm[:seen]]).sum()
         accuracy = int(correct) / seen if correct is not None and seen else None
         train_s = time.perf_counter() - t0 - self._paused_s
+        self._in_epoch = False
         return loss_sum / max(seen, 1), train_s, accuracy, seen
 
     def _end_epoch(self, epoch: int, done: tuple[float, float, float | None, int]) -> str:
@@ -717,6 +811,15 @@ class Trainer:
         except OSError as exc:
             raise ProjectError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}",
                                hint="choose a folder you can write to") from None
+        self._write_snapshot()
+        if self._resume_state is None:
+            for name in (ck.LAST_STATE, ck.LAST_WEIGHTS, ck.BEST_WEIGHTS, ck.FINAL_WEIGHTS, ck.CHANGES_FILE):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.run_dir / name).unlink()
+            ck.write_json(self.run_dir / ck.METRICS_FILE, [])
+
+    def _write_snapshot(self) -> None:
+        """The run folder's project: the network and the effective settings being trained now."""
         copy = self.project.copy()
         training = self.config.to_dict()
         training["dataset"] = _absolute_paths(training["dataset"], self.base_dir)
@@ -724,11 +827,73 @@ class Trainer:
             training["init"]["weights"] = str(resolve_path(training["init"]["weights"], self.base_dir))
         copy.training = training
         save_project(copy, self.run_dir / ck.PROJECT_FILE)
-        if self._resume_state is None:
-            for name in (ck.LAST_STATE, ck.LAST_WEIGHTS, ck.BEST_WEIGHTS, ck.FINAL_WEIGHTS):
-                with contextlib.suppress(FileNotFoundError):
-                    (self.run_dir / name).unlink()
-            ck.write_json(self.run_dir / ck.METRICS_FILE, [])
+
+    # ---- edits while paused --------------------------------------------------------------------------
+
+    def _apply_edit(self, epoch: int) -> None:
+        """The pending edit (trainer thread, after the pause, before the next step): settings, network,
+        record, ChangedEvent."""
+        with self._edit_lock:
+            pending, self._pending_edit = self._pending_edit, None
+        if pending is None:
+            return
+        config, settings = pending["config"], pending["settings"]
+        record: dict[str, Any] = {"step": self.global_step, "epoch": epoch,
+                                  "settings": {k: [_plain(a), _plain(b)] for k, (a, b) in settings.items()}}
+        if pending["project"] is not None:
+            record["network"] = self._swap_network(pending["project"], *pending["network"])
+        if not settings and "network" not in record:
+            return
+        self.config = config
+        live_edit.set_optimizer_settings(self.optimizer, config)
+        self.steps_per_epoch = recipe.steps_per_epoch(len(self.train_set), config.batch_size)
+        if live_edit.needs_new_schedule(settings):
+            self.scheduler = live_edit.rebuild_schedule(self.optimizer, config, self.steps_per_epoch, self.epoch,
+                                                        self.global_step, self.scheduler)
+        self.changes.append(record)
+        self._edited = True
+        if self.run_dir is not None:
+            self._write_snapshot()
+            ck.write_json(self.run_dir / ck.CHANGES_FILE, self.changes)
+        network = record.get("network") or {}
+        self._emit(ChangedEvent(self.global_step, epoch, dict(settings), tuple(network.get("kept", ())),
+                                tuple(network.get("fresh", ())), tuple(network.get("removed", ())),
+                                "network" in record, config.epochs, self.steps_per_epoch))
+
+    def _swap_network(self, project: Project, result: Any, compiled: Any) -> dict[str, list[str]]:
+        """Build the edited network, carry the unchanged layers' weights and optimiser state over."""
+        old_model, old_project = self.model, self.project
+        with live_edit.seeded(self.config.seed + self.global_step):
+            model = compiled.create_model().to(self.device)
+        kept, fresh = live_edit.carry_weights(old_model, model, old_project.graph, project.graph)
+        self.fixed_norms = recipe.freeze(model, frozen_paths(project))  # the edited network's frozen layers
+        self.frozen_count = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+        recipe.train_mode(model, self.fixed_norms)
+        params = [p for p in model.parameters() if p.requires_grad]
+        make_optimizer, settings = recipe_optimizer(self.config)
+        optimizer = make_optimizer(params, **settings)
+        live_edit.carry_optimizer_state(self.optimizer, optimizer, live_edit.param_pairs(old_model, model, kept))
+        if self.scheduler is not None:
+            lrs = [g["lr"] for g in optimizer.param_groups]
+            make_scheduler, sched_settings = recipe_schedule(self.config)
+            scheduler = make_scheduler(optimizer, self.config.epochs, self.steps_per_epoch, **sched_settings)
+            scheduler.load_state_dict(self.scheduler.state_dict())
+            for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            self.scheduler = scheduler
+        node_ops = {n: project.graph.node(n).op for n in project.graph.nodes}
+        removed = [n for n, m in old_model.named_children() if n not in node_ops and m.state_dict()]
+        project.training = old_project.training
+        self.project, self.compiled, self.model, self.params, self.optimizer = (project, compiled, model, params,
+                                                                                 optimizer)
+        self.node_ops = node_ops
+        self.input_node, self.output_node = _io_nodes(project, result)
+        norms = _weight_norms(model, node_ops)
+        self._init_norms = {n: (self._init_norms.get(n, v) if n in kept else v) for n, v in norms.items()}
+        self.best, self.best_weights = None, None  # best.safetensors follows the network being trained now
+        if self._probe is not None:
+            self._probe = self._make_probe(model)
+        return {"kept": kept, "fresh": fresh, "removed": removed}
 
     def _save_checkpoint(self) -> None:
         generators = {"shuffle": self._shuffle_gen, "augment": self._aug_gen}
@@ -748,6 +913,9 @@ class Trainer:
             "scaler": None if self.scaler is None else self.scaler.state_dict(),
             "rng": ck.rng_state(generators, self.device),
         }
+        if self.changes:  # edited during the run: the network these weights belong to, and the edits
+            state["project"] = project_to_json(self.project)
+            state["changes"] = [dict(c) for c in self.changes]
         ck.save_checkpoint(self.run_dir, state, self.model)
 
     def _apply_state(self, state: dict[str, Any]) -> None:
@@ -773,9 +941,32 @@ class Trainer:
         if divergence.get("first_loss") is not None:
             self._set_first_loss(float(divergence["first_loss"]))
         self._init_norms = {str(k): float(v) for k, v in (divergence.get("initial_norms") or {}).items()}
+        self.changes = [dict(c) for c in state.get("changes") or []]
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
+
+
+def _io_nodes(project: Project, result: Any) -> tuple[str, str]:
+    """The one live Input and the one live Output (TrainingConfigError otherwise)."""
+    graph = project.graph
+    live = [n for n in result.order if n in result.live]
+    inputs = [n for n in live if graph.node(n).op == "Input"]
+    outputs = [n for n in live if graph.node(n).op == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        what = "Input" if len(inputs) != 1 else "Output"
+        found = inputs if what == "Input" else outputs
+        raise TrainingConfigError(
+            f"training needs exactly one {what} node; this network has {len(found)} ({', '.join(found)})",
+            "training", "training feeds one dataset into one Input and compares one Output with its targets")
+    return inputs[0], outputs[0]
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as JSON (tuples as lists), for the change records."""
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def _weight_norms(model: torch.nn.Module, node_ops: dict[str, str]) -> dict[str, float]:

@@ -32,6 +32,7 @@ from graph_engine.project_io import atomic_write_text, load_project, save_projec
 RUN_FILE = "run.json"
 SNAPSHOT_FILE = "project.layerloom.json"
 METRICS_FILE = "metrics.json"  # written by the trainer (checkpoints.METRICS_FILE)
+CHANGES_FILE = "changes.json"  # the edits made while paused, written by the trainer (checkpoints.CHANGES_FILE)
 RESUME_FILE = "last_state.pt"  # checkpoints.LAST_STATE
 STATUSES = ("running", "paused", "finished", "stopped", "failed")
 _ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -94,6 +95,15 @@ def read_metrics(folder: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+
+def read_changes(folder: Path) -> list[dict[str, Any]]:
+    """The edits made while the run was paused (the trainer's changes.json; [] when none or damaged)."""
+    try:
+        value = json.loads((folder / CHANGES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [r for r in value if isinstance(r, dict) and isinstance(r.get("step"), int)] if isinstance(value, list) else []
 
 
 def finish_run(folder: Path, status: str) -> None:
@@ -224,4 +234,5 @@ def _show(value: Any) -> str:
 
 
 __all__ = ["ArchitectureDiff", "RunError", "RunInfo", "architecture_diff", "create_run",
-           "delete_run", "finish_run", "list_runs", "load_snapshot", "read_metrics", "rename_run", "runs_folder"]
+           "delete_run", "finish_run", "list_runs", "load_snapshot", "read_changes", "read_metrics", "rename_run",
+           "runs_folder"]

@@ -1,6 +1,7 @@
 """Loss over the run, x in epochs: the per-step training loss (faint), its smoothed curve, and the validation
 loss per epoch (dashed, with a dot per epoch), as in MATLAB's training-progress plot. Other runs are overlaid
-(smoothed training solid, validation dashed, each run its own colour) with a legend naming the runs."""
+(smoothed training solid, validation dashed, each run its own colour) with a legend naming the runs. An edit
+made while paused (RunData.changes) is a vertical dashed line at its step, labelled with what changed."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ MARKERS_MAX = 40  # epochs; more than this and the dots would merge into a bead 
 class LossPlot(LivePanel):
     """Step loss (raw + smoothed) and validation loss per epoch; other runs overlaid."""
 
-    KINDS = frozenset({"steps", "epoch", "status"})
+    KINDS = frozenset({"steps", "epoch", "status", "changes"})
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Loss", parent)
@@ -37,6 +38,7 @@ class LossPlot(LivePanel):
         self.best_line.setZValue(-5)
         item.addItem(self.best_line, ignoreBounds=True)
         self.best_line.hide()
+        self.change_lines: list[pg.InfiniteLine] = []  # one per edit made while paused, reused
         # One (smoothed training, validation) pair per overlaid run, made when first needed, then reused.
         self.overlay_curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self._planned_epochs = 0
@@ -61,6 +63,9 @@ class LossPlot(LivePanel):
         self.val_curve.setSymbolPen(pg.mkPen(val, width=1.2))
         self.val_curve.setSymbolBrush(pg.mkBrush(c.background))
         self.best_line.setPen(pen(with_alpha(c.muted, 0.8), 1, Qt.PenStyle.DotLine))
+        for line in self.change_lines:
+            line.setPen(pen(with_alpha(c.foreground, 0.55), 1, DASH))
+            line.label.setColor(c.foreground)
         for i, (train, val_curve) in enumerate(self.overlay_curves):
             run = self.overlay_runs[i] if i < len(self.overlay_runs) else None
             color = self.run_color(run, i + 1) if run is not None else c.muted
@@ -132,6 +137,7 @@ class LossPlot(LivePanel):
         if markers != self._markers:
             self._markers = markers
             self.val_curve.setSymbol("o" if markers else None)
+        self._show_changes(run)
         best = run.best if run.has_validation else None
         if best is not None and best.get("monitor") == "val_loss" and len(epochs) > 1:
             self.best_line.setPos(float(best["epoch"]))
@@ -145,6 +151,22 @@ class LossPlot(LivePanel):
             self._planned_epochs = planned
             self.plot_item.setXRange(0, planned, padding=0.01)
         self.set_subtitle(self._summary(run))
+
+    def _show_changes(self, run: RunData) -> None:
+        changes = run.changes
+        while len(self.change_lines) < len(changes):
+            line = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.92, "rotateAxis": (1, 0)})
+            line.setZValue(-4)
+            self.plot_item.addItem(line, ignoreBounds=True)
+            self.change_lines.append(line)
+            self.apply_colors()
+        for i, line in enumerate(self.change_lines):
+            if i < len(changes):
+                line.setPos(float(run.step_to_epoch(float(changes[i]["step"]))))
+                line.label.setText(change_text(changes[i]))
+                line.show()
+            else:
+                line.hide()
 
     @staticmethod
     def _summary(run: RunData) -> str:
@@ -160,6 +182,24 @@ class LossPlot(LivePanel):
         return " · ".join(parts)
 
 
+def change_text(change: dict) -> str:
+    """A short label for an edit: "lr 0.01→0.002", "batch 32→64", "network: 2 new layers"."""
+    names = {"optimizer.lr": "lr", "batch_size": "batch", "epochs": "epochs", "schedule.name": "schedule"}
+    parts = []
+    for key, (old, new) in change.get("settings", {}).items():
+        label = names.get(key, key.rpartition(".")[2].replace("_", " "))
+        parts.append(f"{label} {_short(old)}→{_short(new)}" if not isinstance(new, dict) else f"{label} changed")
+    network = change.get("network")
+    if network is not None:
+        fresh = len(network.get("fresh", ()))
+        parts.append(f"network: {fresh} new layer{'s' if fresh != 1 else ''}" if fresh else "network edited")
+    return ", ".join(parts[:3]) + (" …" if len(parts) > 3 else "")
+
+
+def _short(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _fmt(value: float) -> str:
     value = float(value)
     if not np.isfinite(value):
@@ -167,4 +207,4 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.3e}"
 
 
-__all__ = ["LossPlot"]
+__all__ = ["LossPlot", "change_text"]
