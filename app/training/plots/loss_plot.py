@@ -155,7 +155,10 @@ class LossPlot(LivePanel):
     def _show_changes(self, run: RunData) -> None:
         changes = run.changes
         while len(self.change_lines) < len(changes):
-            line = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.92, "rotateAxis": (1, 0)})
+            # The label reads across, left of the line near the top (rotated it is cut off in a short plot; on the
+            # right it would run under the legend).
+            line = pg.InfiniteLine(angle=90, movable=False, label="",
+                                   labelOpts={"position": 0.93, "anchors": [(1, 0.5), (1, 0.5)]})
             line.setZValue(-4)
             self.plot_item.addItem(line, ignoreBounds=True)
             self.change_lines.append(line)
