@@ -194,3 +194,19 @@ def test_a_run_edited_then_stopped_resumes_with_the_network_it_was_training(tmp_
     assert result.status == "finished" and len(result.history) == 4
     assert resumed.model.state_dict()["fc2.weight"].shape == (24, 16)
     assert [c["step"] for c in resumed.changes] == [50]
+
+
+def test_freezing_a_layer_while_paused_stops_its_training(tmp_path):
+    project = moons()
+    frozen = project.copy()
+    frozen.graph.node("fc1").trainable = False
+    trainer, result, events = edited_run(project, network=frozen, run_dir=tmp_path / "run")
+    assert result.status == "finished"
+    [changed] = [e for e in events if isinstance(e, ChangedEvent)]
+    assert changed.kept == ("fc1", "fc2", "fc3") and not changed.fresh  # freezing keeps every weight
+    at_edit = trainer.seen["after"]
+    final = trainer.model.state_dict()
+    assert torch.equal(final["fc1.weight"], at_edit["fc1.weight"])  # frozen since the edit
+    assert not torch.equal(final["fc2.weight"], at_edit["fc2.weight"])  # the rest trained on
+    assert trainer.frozen_count == 2 * 16 + 16
+    assert (tmp_path / "run" / ck.LAST_STATE).exists()  # the checkpoint holds the optimiser of the new net
