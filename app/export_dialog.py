@@ -12,6 +12,9 @@ into the folder only when all of them were written, so an error leaves none of t
 file and why). The weights come from a run's folder (graph_engine/training/checkpoints.py names the files):
 "best" is best.safetensors, "last" the weights the run ended with (model.safetensors, else the last
 checkpoint's); without a run, the initial weights a training run with the project's seed starts from.
+With a run's weights the network exported is, by default, the one that run trained (its snapshot, which its
+weights always fit), not the open project, which may have been edited since; unticking "the network this run
+trained" exports the open project with the run's weights (refused, naming the layers, when they do not fit).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph_engine.errors import ProjectError
+from graph_engine.validation import check
 
 CHOICES = (  # key, label, the file it writes in the folder ("" for the bundle: several)
     ("code", "Code (model.py)", "model.py"),
@@ -126,8 +130,15 @@ class ExportDialog(QDialog):
         form.addRow("Export", what)
         self.weights = QComboBox(self)
         self.weights.setObjectName("exportWeights")
+        self.weights.currentIndexChanged.connect(lambda _i: self._sync())
         self.weights.setToolTip("The weights the exported files carry (and that the checks compare against)")
         form.addRow("Weights", self.weights)
+        self.run_network = QCheckBox("Export the network this run trained (not the open project)", self)
+        self.run_network.setObjectName("exportRunNetwork")
+        self.run_network.setToolTip("The run's own network always fits its weights; the open project may have "
+                                    "been edited since the run")
+        self.run_network.setChecked(True)
+        form.addRow("", self.run_network)
         row = QHBoxLayout()
         self.folder = QLineEdit(self)
         self.folder.setObjectName("exportFolder")
@@ -217,12 +228,22 @@ class ExportDialog(QDialog):
         path = run_weights_file(meta.folder if meta else None, which)
         return path, f"{which} weights of {run.name}"
 
+    def _project(self) -> Any:
+        """The network to export: the chosen run's snapshot (see the module docstring), else the open one."""
+        data = self.weights.currentData()
+        if data is not None and self.run_network.isChecked() and self.session is not None:
+            meta = self.session.meta(data[0])
+            if meta is not None and meta.snapshot is not None:
+                return meta.snapshot
+        return self.document.project
+
     def _sync(self) -> None:
         bundle = self.boxes["bundle"].isChecked()
         for key in IN_BUNDLE:
             self.boxes[key].setEnabled(not bundle)
         if self.boxes["train_script"].isChecked() and not bundle:
             self.boxes["code"].setChecked(True)  # train.py imports model.py
+        self.run_network.setEnabled(self.weights.currentData() is not None)
         busy = self._thread is not None
         chosen = any(b.isChecked() and b.isEnabled() for b in self.boxes.values())
         self.export_button.setEnabled(not busy and chosen and bool(self.folder.text().strip()))
@@ -243,7 +264,8 @@ class ExportDialog(QDialog):
         """Start the export (False when it cannot start; the reason is shown)."""
         if self._thread is not None or self.document is None:
             return False
-        result = self.document.recheck()
+        project = self._project()
+        result = self.document.recheck() if project is self.document.project else check(project)
         if not result.ok:
             return self._refuse(f"The network has {len(result.errors)} error(s); fix the problems listed in the "
                                 f"Problems panel first (first: {result.errors[0].message}).")
@@ -263,7 +285,7 @@ class ExportDialog(QDialog):
         self.progress.setValue(0)
         self.status.setText("Exporting…")
         project_path = self.document.path
-        job = _ExportJob(self.document.project.copy(), targets, weights, label, project_path)
+        job = _ExportJob(project.copy(), targets, weights, label, project_path)
         thread = QThread(self)
         thread.setObjectName("layerloom-export")
         job.moveToThread(thread)

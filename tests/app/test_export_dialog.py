@@ -116,7 +116,13 @@ def test_a_bundle_checks_and_weights_that_no_longer_fit_write_nothing(qtbot, tra
     dialog.set_folder(out)
     dialog.set_choices(code=True, weights=True, onnx=True)
     dialog.set_weights_source(run, "best")
+    dialog.run_network.setChecked(False)  # the open, edited project with the run's weights: refused
     assert not run_export(qtbot, dialog)
     assert linear.id in dialog.error and "Nothing was exported" in dialog.status.text()
     assert not out.exists() or list(out.iterdir()) == []
+    dialog.run_network.setChecked(True)  # the network the run trained: its weights fit
+    assert run_export(qtbot, dialog), dialog.error
+    width = load_module_from_file(out / "model.py").create_model().state_dict()[f"{linear.id}.weight"].shape[0]
+    assert width == linear.params["out_features"] // 2
+    assert verify_code(load_project(path), out / "model.py", out / "model.safetensors").ok
     window.close()
