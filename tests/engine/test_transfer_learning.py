@@ -324,6 +324,7 @@ def test_a_frozen_block_instance_freezes_everything_inside_and_counts_match_the_
             node["trainable"] = False  # a repeated instance of a block that holds a repeated block
     data["blocks"]["BasicBlock"]["graph"]["nodes"][2]["trainable"] = False  # bn1 in every BasicBlock
     project = parse_project(data)
+    assert project_to_dict(project)["blocks"]["BasicBlock"]["graph"]["nodes"][2]["trainable"] is False
     paths = frozen_paths(project)
     assert paths == ["stage1.res.0.bn1", "stage1.res.1.bn1", "stage2"]
     model = build_model(project)
