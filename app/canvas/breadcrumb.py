@@ -64,8 +64,16 @@ class BreadcrumbBar(QFrame):
                   if instances > 1 else f"editing block {path[-1][1]}")
         self.hint.setText(f"  {shared} · Esc goes up")
         self._layout.addWidget(self.hint)
-        self.adjustSize()
         self.show()
+        self.adjustSize()
+
+    def fit_width(self, width: int) -> None:
+        """Size to the crumbs; the hint goes when the bar would not fit in `width` (a narrow canvas)."""
+        self.hint.setVisible(True)
+        self.adjustSize()
+        if self.width() > width:
+            self.hint.setVisible(False)
+            self.adjustSize()
 
     def texts(self) -> list[str]:
         """The crumbs as shown (for tests and accessibility): level names without separators."""

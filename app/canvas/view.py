@@ -362,7 +362,7 @@ class CanvasView(QGraphicsView):
     def _position_overlays(self) -> None:
         for label in (self._read_only_label, self._empty_label):
             label.adjustSize()
-        self.breadcrumb.adjustSize()
+        self.breadcrumb.fit_width(self.width() - 16)
         self.breadcrumb.move(8, 8)
         r = self._read_only_label
         r.move((self.width() - r.width()) // 2, 10 + (self.breadcrumb.height() + 6 if self.breadcrumb.isVisible() else 0))
