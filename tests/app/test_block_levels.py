@@ -230,3 +230,17 @@ def test_the_code_view_follows_edits_made_inside_a_block_and_undos_at_the_top(wi
     doc.undo_stack.undo()  # the top-level edit, undone while the block is shown: the code follows
     qtbot.waitUntil(lambda: "nn.Linear(300, 120" in editor.toPlainText(), timeout=5000)
     assert doc.current_block == window.block
+
+
+def test_a_port_added_inside_a_definition_redraws_its_instances_cards(window):
+    from graph_engine.graph import Node
+
+    doc, scene = window.document, window.canvas.canvas
+    defn = doc.project.blocks.definition(window.block)
+    card = scene.item_for_node[window.first]
+    assert len(card.outputs) == 1
+    defn.graph.add_node(Node("y2", "BlockOutput"))  # e.g. an undo inside the block, made while at the top
+    defn.graph.add_edge(Edge("conv2", "y2"))
+    assert len(card.outputs) == 2 and len(scene.item_for_node[window.second].outputs) == 2
+    defn.graph.remove_node("y2")
+    assert len(card.outputs) == 1
