@@ -234,6 +234,10 @@ class TrainingSession(QObject):
         """The current run, else the last one."""
         return self._metas[-1].run if self._metas else None
 
+    def current_editable(self) -> bool:
+        """The current run may be edited while it is paused (it was started from the document)."""
+        return self._current is not None and self._current.editable
+
     @property
     def running(self) -> bool:
         return self.state != "idle"

@@ -630,6 +630,9 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(state in ("starting", "running", "paused"))
         self.pause_button.setVisible(state != "paused")
         self.resume_button.setVisible(state == "paused")
+        self.resume_button.setToolTip("Continue the run, with any change made to the settings or the network "
+                                      "while it was paused (kept: the optimiser's state and every unchanged "
+                                      "layer's weights)" if state == "paused" else "")
         if state == "starting":
             self._show_failure(None)
             self.progress.setValue(0)
@@ -678,6 +681,8 @@ class TrainingPanel(QWidget):
             text += f"/{p.total_steps:,}"
         if p.eta_s is not None and p.fraction < 1.0 and self.session.state != "paused":
             text += f" · {format_duration(p.eta_s)} left"
+        if self.session.state == "paused" and self.session.current_editable():
+            text += " · edit, then Resume"
         self.progress.setFormat(text)
 
     def _run_ended(self, run: Any, event: Any) -> None:

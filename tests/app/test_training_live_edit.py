@@ -44,6 +44,9 @@ def paused_window(qtbot, path):
     with qtbot.waitSignal(session.state_changed, timeout=RUN_TIMEOUT, check_params_cb=lambda s: s == "paused"):
         run = session.start(pause_at=PAUSE_STEP)
     assert run is not None and not window.document.read_only  # editable while paused
+    window.show_training_panel()
+    panel = window.training_panel
+    assert panel.form_host.isEnabled() and "edit, then Resume" in panel.progress.format()
     return window, session, run
 
 

@@ -302,7 +302,7 @@ def test_settings_edits_are_undoable_and_refused_values_say_why(win, qtbot):
     before = stack.count()
     panel.editors["batch_size"].spin.setValue(16)
     assert document.project.training["batch_size"] == 16
-    assert window.status_info.memory_label.text().endswith("@ batch 16</span>")  # the status bar follows
+    assert "@ batch 16</span>" in window.status_info.memory_label.text()  # the status bar follows (then: fits?)
     stack.undo()
     assert document.project.training["batch_size"] == 64
     assert panel.editors["batch_size"].spin.value() == 64
