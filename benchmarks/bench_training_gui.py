@@ -3,8 +3,9 @@
     cd /work/main && .venv/bin/python benchmarks/bench_training_gui.py            # ~1 min
     cd /work/main && .venv/bin/python benchmarks/bench_training_gui.py --quick    # smoke run, ~15 s
 
-Budgets (DESIGN.md section 8): throughput of GUI training >= 0.90x the plain loop; lateness of a 10 ms UI
-timer, 99th percentile, <= 16 ms.
+Budgets (issue 12): throughput of GUI training >= 0.95x the plain loop; lateness of a 10 ms UI timer, 99th
+percentile, <= 16 ms, and at most 50 ms. Also printed: the GUI thread's CPU time as a share of the run's wall
+time (time.thread_time in slots that run there), which a busy machine disturbs far less than the ratios.
 
 Plain loop: `Trainer(project).run()` headless, no listener (so no step events and no probes), on the
 thread the script runs in, exactly what `layerloom train` does minus the progress bar.
@@ -33,6 +34,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,8 +44,9 @@ os.environ.setdefault("LAYERLOOM_STATE_DIR", tempfile.mkdtemp(prefix="layerloom-
 
 from common import environment_line, print_table, verdict  # noqa: E402
 
-THROUGHPUT_BUDGET = 0.90
+THROUGHPUT_BUDGET = 0.95
 LATENESS_BUDGET_MS = 16.0
+MAX_LATENESS_BUDGET_MS = 50.0
 CASES = {"mlp_digits": 120, "cnn_digits": 30}  # template: epochs per run (~2 s each)
 
 
@@ -94,6 +97,7 @@ class GuiBench:
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
         self.lateness_ms: list[float] = []
+        self.gui_cpu: list[float] = []  # per run: GUI-thread CPU seconds / wall seconds from start to end
         self._last = 0
         self._measuring = False
 
@@ -127,13 +131,18 @@ class GuiBench:
         ended: list = []
         late_from = len(self.lateness_ms)
 
+        marks: list[float] = []
+
         def on_started(run, event) -> None:
             self._last = self.clock.nsecsElapsed()
             self._measuring = True
+            marks[:] = [time.thread_time(), time.perf_counter()]  # this slot runs in the GUI thread
 
         def on_ended(run, event) -> None:
             self._measuring = False
             ended.append(event)
+            if marks:
+                self.gui_cpu.append((time.thread_time() - marks[0]) / max(1e-9, time.perf_counter() - marks[1]))
 
         loop = QEventLoop()
         session.run_started.connect(on_started)
@@ -209,22 +218,25 @@ def main(argv: list[str] | None = None) -> int:
             late["hidden"] += h_late
             per_round.append(statistics.median(p) / statistics.median(g))
         plain_ms = statistics.median(times["plain"]) * 1e3
+        cpu = {"live": statistics.median(gui.gui_cpu[1:] or gui.gui_cpu),
+               "hidden": statistics.median(closed.gui_cpu[1:] or closed.gui_cpu)}  # the warm-up run left out
         for variant, label in (("live", "GUI, live plots"), ("hidden", "GUI, dashboard closed")):
             ms = statistics.median(times[variant]) * 1e3
             lat = late[variant]
             r = {"model": name, "variant": variant, "label": label, "ratio": plain_ms / ms, "plain_ms": plain_ms,
                  "gui_ms": ms, "epochs": len(times[variant]), "p50": percentile(lat, 50), "p99": percentile(lat, 99),
-                 "max": max(lat) if lat else float("nan"), "ticks": len(lat),
+                 "max": max(lat) if lat else float("nan"), "ticks": len(lat), "gui_cpu": cpu[variant],
                  "rounds": f"{min(per_round):.3f}-{max(per_round):.3f}" if variant == "live" else ""}
             results.append(r)
             rows.append([name, label, f"{plain_ms:.2f}", f"{ms:.2f}", f"{r['ratio']:.3f}", r["rounds"] or "-",
-                         str(r["epochs"]), f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['max']:.1f}", str(r["ticks"])])
+                         str(r["epochs"]), f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['max']:.1f}", str(r["ticks"]),
+                         f"{100 * r['gui_cpu']:.1f} %"])
         gui.close()
         closed.close()
 
     print()
     print_table(["model", "variant", "plain ms/epoch", "GUI ms/epoch", "throughput", "per round", "epochs",
-                 "late p50 ms", "late p99 ms", "late max ms", "ticks"], rows, text_columns=2)
+                 "late p50 ms", "late p99 ms", "late max ms", "ticks", "GUI thread CPU"], rows, text_columns=2)
     print()
     for r in (r for r in results if r["variant"] == "live"):
         print(f"ratio {r['model']} GUI/plain throughput: {r['ratio']:.3f} (plain {r['plain_ms']:.2f} ms/epoch, GUI "
@@ -233,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio {r['model']} UI timer lateness p99: {r['p99']:.2f} ms (p50 {r['p50']:.2f}, max {r['max']:.1f}, "
               f"{r['ticks']} ticks of 10 ms, budget <= {LATENESS_BUDGET_MS:.0f} ms) "
               f"{verdict(r['p99'], LATENESS_BUDGET_MS)}")
+        print(f"ratio {r['model']} UI timer lateness max: {r['max']:.1f} ms "
+              f"(budget <= {MAX_LATENESS_BUDGET_MS:.0f} ms) {verdict(r['max'], MAX_LATENESS_BUDGET_MS)}")
     return 0
 
 

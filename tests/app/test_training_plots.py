@@ -85,6 +85,11 @@ def curve_len(curve) -> int:
     return 0 if x is None else len(x)
 
 
+def settle(qtbot, dashboard: TrainingDashboard) -> None:
+    """Wait until no visible panel has a redraw pending (they take turns: app/training/plots/refresh.py)."""
+    qtbot.waitUntil(lambda: not any(p.dirty and p.isVisible() for p in dashboard.panels.values()), timeout=5000)
+
+
 def make_dashboard(qtbot, size=(1400, 860)) -> TrainingDashboard:
     dashboard = TrainingDashboard()
     qtbot.addWidget(dashboard)
@@ -382,6 +387,7 @@ def test_select_layer_switches_the_histogram_and_gradient_views(qtbot, moons):
     assert np.allclose(hist.mean_curve.getData()[1], moons.layers["act2"].series.column("mean"))
     dashboard.select_layer("fc2")
     qtbot.waitUntil(lambda: hist.shown_layer == "fc2", timeout=2000)
+    dashboard.flush()  # the panels take turns to redraw (refresh.py): the gradient norms' may come later
     grads = dashboard.gradient_norms
     widths = {node: curve.opts["pen"].widthF() for node, curve in grads.curves.items()}
     assert widths["fc2"] > widths["fc1"] and widths["fc2"] > widths["fc3"]
@@ -389,6 +395,7 @@ def test_select_layer_switches_the_histogram_and_gradient_views(qtbot, moons):
     assert grads.subtitle_label.full_text().startswith("fc2: grad")
     dashboard.select_layer("act1")  # no parameters: no gradient line stands out
     qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=2000)
+    dashboard.flush()
     assert len({curve.opts["pen"].widthF() for curve in grads.curves.values()}) == 1
     assert grads.subtitle_label.full_text() == "act1 has no parameters"
     dashboard.select_layer("input")  # a node that is not probed
@@ -414,13 +421,15 @@ def test_hidden_panels_do_not_refresh_until_shown(qtbot, moons):
     qtbot.waitUntil(lambda: dashboard.loss_plot.refresh_count == 1, timeout=2000)
     assert curve_len(dashboard.loss_plot.raw_curve) == len(run.steps)
     # A panel hidden inside a shown dashboard (the network view shows one of its two) stays dirty too.
+    settle(qtbot, dashboard)
     assert dashboard.feature_maps.refresh_count == 0 and dashboard.feature_maps.dirty
+    assert dashboard.metric_plot.refresh_count == 1
     dashboard.loss_plot.hide()
     before = dashboard.loss_plot.refresh_count
     run.add_epoch(dict(run.records[-1], epoch=run.current_epoch + 1))
-    qtbot.wait(3 * REFRESH_MS)
+    qtbot.waitUntil(lambda: dashboard.metric_plot.refresh_count >= 2, timeout=3000)  # visible: refreshed
+    settle(qtbot, dashboard)
     assert dashboard.loss_plot.refresh_count == before and dashboard.loss_plot.dirty
-    assert dashboard.metric_plot.refresh_count >= 2  # visible: refreshed
     dashboard.loss_plot.show()
     qtbot.waitUntil(lambda: not dashboard.loss_plot.dirty, timeout=2000)
     assert curve_len(dashboard.loss_plot.val_curve) == len(run.records)
@@ -430,14 +439,14 @@ def test_a_burst_of_updates_costs_one_refresh(qtbot, moons):
     dashboard = make_dashboard(qtbot)
     run, events = replay(moons)
     dashboard.set_run(run)
-    qtbot.wait(REFRESH_MS + 50)
+    settle(qtbot, dashboard)
     counts = {name: p.refresh_count for name, p in dashboard.panels.items()}
     steps = [e for batch in events if isinstance(batch, list) for e in batch]
     for step in steps:  # one signal per step: the worst a feeder could do
         run.add_steps([step])
     with qtbot.waitSignal(dashboard.loss_plot.refreshed, timeout=2000):
         pass
-    qtbot.wait(2 * REFRESH_MS)
+    settle(qtbot, dashboard)
     assert dashboard.loss_plot.refresh_count - counts["loss"] == 1
     assert dashboard.lr_plot.refresh_count - counts["lr"] == 1
     assert dashboard.confusion_matrix.refresh_count == counts["confusion_matrix"]  # no status change: untouched

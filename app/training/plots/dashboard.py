@@ -14,7 +14,8 @@ Layout: a summary line, then the cells in `PANELS` order flowed over a grid of 4
 width the dashboard has (`columns_for`): in the Train perspective at 1400x900 (~800 px) that is 3 columns,
 3 rows, every plot readable without scrolling.
 
-Every panel refreshes itself at most every REFRESH_MS and not while hidden (panel.py); so does the summary.
+The panels take turns to redraw, one per tick (refresh.py), never while hidden; the summary refreshes at most
+every REFRESH_MS.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from app.training.plots.loss_plot import LossPlot
 from app.training.plots.lr_plot import LrPlot
 from app.training.plots.metric_plot import MetricPlot
 from app.training.plots.panel import REFRESH_MS, LivePanel, disconnect_run
+from app.training.plots.refresh import RefreshBudget
 from app.training.run_data import RunData
 from app.training.run_status import run_status
 
@@ -124,8 +126,10 @@ class TrainingDashboard(QWidget):
         self._cell_span: dict[str, int] = {}
         self._slots: dict[str, list[str]] = {}
         self._specs = {spec.key: spec for spec in PANELS}
+        self.budget = RefreshBudget(self)  # the panels take turns to redraw (refresh.py)
         for spec in PANELS:
             panel = spec.factory()
+            panel.set_budget(self.budget)
             self._panels[spec.key] = panel
             if spec.key in ATTRIBUTES:
                 setattr(self, ATTRIBUTES[spec.key], panel)

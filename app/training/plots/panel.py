@@ -5,6 +5,8 @@ the plot does not apply), and the refresh discipline that keeps live plotting ch
 - a single-shot QTimer (`REFRESH_MS`, 100 ms) coalesces every update in that window into one `refresh()`,
   so a panel redraws at most ~10 times a second however often data arrives;
 - a hidden panel (a closed dock, another tab) stays dirty and refreshes once when it is shown again;
+- under a dashboard the panels take turns instead, one redraw per tick across all of them
+  (`set_budget`, app/training/plots/refresh.py), so they never all repaint in the same pass;
 - `refresh()` only calls setData/setImage on items made once in the constructor (or once per new layer / run
   slot), never clears and rebuilds the scene.
 
@@ -53,6 +55,7 @@ class LivePanel(QWidget):
     # The epochs the x axis was last set to span (panels that show the whole run's width set it once per
     # change, so a person's zoom is not undone by every refresh); 0: set it again on the next refresh.
     _planned_epochs = 0
+    min_interval_ms = REFRESH_MS  # under a RefreshBudget: never redrawn sooner than this after the last time
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,6 +70,7 @@ class LivePanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._on_timer)
+        self._budget: Any = None  # a RefreshBudget (refresh.py) when a dashboard shares one among its panels
 
         self.title_label = QLabel(title)
         font = QFont(self.title_label.font())
@@ -169,10 +173,16 @@ class LivePanel(QWidget):
     def dirty(self) -> bool:
         return self._dirty
 
+    def set_budget(self, budget: Any) -> None:
+        """Take turns with the other panels of `budget` (a RefreshBudget) instead of refreshing on a timer."""
+        self._budget = budget
+
     def schedule(self) -> None:
         """Something changed: refresh once within REFRESH_MS (several calls in that time cost one refresh)."""
         self._dirty = True
-        if not self._timer.isActive():
+        if self._budget is not None:
+            self._budget.request(self)
+        elif not self._timer.isActive():
             self._timer.start()
 
     def _on_timer(self) -> None:
@@ -184,6 +194,8 @@ class LivePanel(QWidget):
         """Refresh now if something is pending and the panel is visible (a screenshot, a test)."""
         if self._dirty and self.isVisible():
             self._timer.stop()
+            if self._budget is not None:
+                self._budget.forget(self)
             self.refresh_now()
 
     def refresh_now(self) -> None:
@@ -197,7 +209,9 @@ class LivePanel(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if self._dirty and not self._timer.isActive():
+        if self._dirty and self._budget is not None:
+            self._budget.request(self)
+        elif self._dirty and not self._timer.isActive():
             # A single zero-delay refresh; start(0) would set the coalescing timer's interval to 0 for good.
             QTimer.singleShot(0, self._on_timer)
 
