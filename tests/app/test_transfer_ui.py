@@ -148,3 +148,30 @@ def test_freeze_the_selected_backbone_from_the_canvas_in_one_undo_step(window):
     assert all(doc.graph.node(n).trainable for n in BACKBONE)
     doc.undo_stack.undo()
     assert not any(doc.graph.node(n).trainable for n in BACKBONE)
+
+
+def test_train_from_a_kept_runs_weights_through_its_context_menu(qtbot, tmp_path, imported):
+    from graph_engine.project_io import load_project
+    from graph_engine.training import Trainer
+    from graph_engine.training.runs import create_run, finish_run, runs_folder
+
+    project = load_project(imported[0])
+    project.training = {"dataset": {"name": "stroke_digits", "n_samples": 40}, "epochs": 1, "batch_size": 16,
+                        "device": "cpu"}
+    folder = create_run(runs_folder(imported[0], tmp_path / "state"), "first run", project, project.training)
+    assert type(Trainer(project, run_dir=folder, probes=False).run()).__name__ == "FinishedEvent"
+    finish_run(folder, "finished")
+
+    win = MainWindow(settings=open_settings(), autosaver=Autosaver(AutosaveSession(tmp_path / "state"), 60_000))
+    win.ask_save_changes = lambda: "discard"
+    qtbot.addWidget(win)
+    win.show()
+    assert win.open_file(imported[0])
+    win.ensure_dashboard()
+    run = next(r for r in win.training_session.runs if r.name == "first run")
+    menu = win.runs_panel.context_menu(run)
+    action = next(a for a in menu.actions() if a.text() == "Train from These Weights")
+    assert action.isEnabled()
+    action.trigger()
+    init = win.document.project.training["init"]
+    assert init == {"weights": f"small.runs/{folder.name}/model.safetensors"}
