@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_canvas import ratio_line  # noqa: E402
 from common import edge, environment_line, median, node, print_table, verdict  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -153,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{top_cards} cards at the top level; {leaves} layers in the definition; "
           f"{result.total_params:,} parameters")
     print_table(["step", "median ms", "min ms", "max ms", "budget", "verdict"], rows)
-    for name, value, budget in (("open", median(opens), OPEN_BUDGET_MS), ("fit", median(fits), FIT_BUDGET_MS)):
-        print(f"ratio {name}: {value / budget:.2f} of budget ({verdict(value, budget)})")
+    print(ratio_line("open ResNet-152 of blocks", median(opens), OPEN_BUDGET_MS, "ms"))
+    print(ratio_line("fit-all repaint of it", median(fits), FIT_BUDGET_MS, "ms"))
     return 0
 
 

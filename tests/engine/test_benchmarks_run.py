@@ -77,3 +77,12 @@ def test_bench_frozen_quick_runs_and_prints_both_rows():
     out = run_quick("bench_frozen.py")
     row = next(line for line in out.splitlines() if line.startswith("cnn_digits"))
     assert "(13,104 frozen)" in row and re.search(r"\d\.\d\d$", row), out
+
+
+@pytest.mark.slow
+def test_bench_blocks_canvas_quick_runs_and_prints_ratios():
+    out = run_quick("bench_blocks_canvas.py")
+    assert "17 cards at the top level" in out
+    for label in ("open ResNet-152 of blocks", "fit-all repaint of it"):
+        assert re.search(rf"^ratio {label} / budget: ", out, re.MULTILINE), (label, out)
+    assert len(RATIO_LINE.findall(out)) == 2, out
