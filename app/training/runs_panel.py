@@ -191,6 +191,11 @@ class RunsPanel(QWidget):
                 if item.text(col) != text:
                     item.setText(col, text)
             tip = row_tooltip(texts, run.failure.message if run.status == "failed" and run.failure else "")
+            if run.changes:  # edits made while it was paused (the loss plot marks each)
+                from app.training.plots.loss_plot import change_text
+
+                tip += "<br><br>Edited while paused:<br>" + "<br>".join(
+                    f"step {c['step']:,}: {html.escape(change_text(c))}" for c in run.changes)
             for col in range(len(texts)):
                 item.setToolTip(col, tip)
             self._fit_capped_columns()

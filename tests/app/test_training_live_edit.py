@@ -113,6 +113,7 @@ def test_a_learning_rate_change_while_paused_equals_the_headless_run_bitwise(qtb
     window.dashboard.set_run(run)
     plot = window.dashboard.loss_plot
     plot.refresh()
+    assert f"step {PAUSE_STEP}: lr 0.01→0.002" in window.runs_panel.item_for(run).toolTip(0)
     [line] = [x for x in plot.change_lines if x.isVisible()]
     assert line.value() == pytest.approx(run.step_to_epoch(PAUSE_STEP)) and "lr 0.01→0.002" in line.label.toPlainText()
     assert session.shutdown(60_000)
