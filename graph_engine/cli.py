@@ -8,6 +8,8 @@
                                              every export is checked against the in-app model
     layerloom train PROJECT [--epochs N] [--device D] [--out RUN_DIR] [--resume RUN_DIR]
                                              headless training (graph_engine.training.cli_train)
+    layerloom sample PROJECT --weights RUN_OR_FILE [--out grid.png --seed N --count N]
+                                             samples of a trained generator (graph_engine.cli_sample)
     layerloom import FILE.py:ClassName --input-shape 1,28,28 [--dtype int64] -o PROJECT [--yes]
                                              a PyTorch module as a project, its weights beside it (torch.fx)
     layerloom templates                      built-in templates, one a line
@@ -192,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a project without the GUI. RUN_DIR gets metrics.json (per-epoch history), "
                     "model.safetensors, best.safetensors, checkpoints to resume from, and a copy of the project."))
 
+    from graph_engine.cli_sample import add_sample_arguments
+
+    add_sample_arguments(sub.add_parser(
+        "sample", help="sample a trained generator: an image grid (PNG)",
+        description="Draw from a trained generative network: a GAN's generator writes a PNG grid of images."))
+
     p = sub.add_parser("import", help="import a PyTorch module (FILE.py:ClassName) as a project, with its weights",
                        description="Run FILE.py, build ClassName() (no arguments), trace it with torch.fx and save "
                                    "it as a project; its weights go beside it (PROJECT's name, .safetensors). What "
@@ -208,15 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("check", "summary", "export", "templates", "new", "gui", "train", "import")
+COMMANDS = ("check", "summary", "export", "templates", "new", "gui", "train", "import", "sample")
 
 
 # ---- commands -------------------------------------------------------------------------------------------
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from graph_engine.gan import gan_diagnostics
+
     project = load_project(Path(args.project))
     result = check(project)
+    result.diagnostics.extend(gan_diagnostics(project, result))  # a GAN's discriminator and how the pair fits
     if args.json:
         print(json.dumps(_result_json(project, result), indent=2, ensure_ascii=False))
         return EXIT_OK if result.ok else EXIT_INVALID

@@ -1,5 +1,8 @@
 """A LayerLoom project: a name, a graph, an optional training section, and keys we do not know yet.
 
+A GAN project holds a second network, the discriminator (`discriminator`, a Graph; None for every other
+project): `graph` is then the generator, the network the exported code's create_model() builds.
+
 Reading and writing the file format lives in `project_io`; this module is the in-memory object.
 """
 
@@ -26,9 +29,12 @@ class Project:
     # Emitted by set_training (no arguments); a copy has no listeners.
     training_changed: Event = field(default_factory=Event, compare=False, repr=False)
     blocks: BlockLibrary = field(default_factory=BlockLibrary)  # block definitions (format_version 2)
+    discriminator: Graph | None = None  # a GAN's second network (graph_engine/gan.py)
 
     def __post_init__(self) -> None:
         self.blocks.attach(self.graph)
+        if self.discriminator is not None:  # its Block nodes resolve through the same definitions
+            self.discriminator.library = self.blocks
 
     def set_training(self, training: dict[str, Any] | None) -> None:
         """Replace the training section (a deep copy of `training`) and emit `training_changed`. Check a
@@ -38,7 +44,8 @@ class Project:
 
     def copy(self) -> Project:
         return Project(self.name, self.graph.copy(), copy.deepcopy(self.training), copy.deepcopy(self.extra),
-                       blocks=self.blocks.copy())
+                       blocks=self.blocks.copy(),
+                       discriminator=None if self.discriminator is None else self.discriminator.copy())
 
 
 def class_name_for(project_name: str) -> str:

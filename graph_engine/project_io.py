@@ -110,9 +110,16 @@ def parse_project(data: Any) -> Project:
     from graph_engine.blocks.io import parse_blocks
 
     blocks = parse_blocks(data.get("blocks"))
+    discriminator = data.get("discriminator")
+    if discriminator is not None:
+        if not isinstance(discriminator, dict):
+            raise ProjectError("discriminator must be an object with nodes and edges (a GAN's second network)",
+                               field="discriminator")
+        discriminator = parse_graph(discriminator, "discriminator")
     extra = {k: v for k, v in data.items()
-             if k not in ("format", "format_version", "name", "blocks", "graph", "training")}
-    return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra, blocks=blocks)
+             if k not in ("format", "format_version", "name", "blocks", "graph", "training", "discriminator")}
+    return Project(name=name, graph=parse_graph(graph_data), training=training, extra=extra, blocks=blocks,
+                   discriminator=discriminator)
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -145,16 +152,17 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def parse_graph(data: dict[str, Any]) -> Graph:
+def parse_graph(data: dict[str, Any], where: str = "graph") -> Graph:
+    """A graph object ({"nodes": [...], "edges": [...]}); `where` is its key in the file (graph, discriminator)."""
     nodes = data.get("nodes", [])
     edges = data.get("edges", [])
     if not isinstance(nodes, list):
-        raise ProjectError("graph.nodes must be a list", field="graph.nodes")
+        raise ProjectError(f"{where}.nodes must be a list", field=f"{where}.nodes")
     if not isinstance(edges, list):
-        raise ProjectError("graph.edges must be a list", field="graph.edges")
+        raise ProjectError(f"{where}.edges must be a list", field=f"{where}.edges")
     if len(nodes) > MAX_NODES or len(edges) > MAX_EDGES:
-        raise ProjectError(f"the graph is too large ({len(nodes)} nodes, {len(edges)} edges; at most "
-                           f"{MAX_NODES} and {MAX_EDGES})", field="graph")
+        raise ProjectError(f"the {where} is too large ({len(nodes)} nodes, {len(edges)} edges; at most "
+                           f"{MAX_NODES} and {MAX_EDGES})", field=where)
     graph = Graph()
     for i, item in enumerate(nodes):
         node = _parse_node(item, i)
@@ -224,7 +232,8 @@ def _parse_edge(item: Any, index: int) -> Edge:
 def project_to_dict(project: Project) -> dict[str, Any]:
     # A project without blocks is written as version 1, which it is: older LayerLoom versions keep opening it
     # and a version 1 file round-trips unchanged.
-    uses_blocks = len(project.blocks) > 0 or any(node.op == "Block" for node in project.graph)
+    graphs = [project.graph] + ([project.discriminator] if project.discriminator is not None else [])
+    uses_blocks = len(project.blocks) > 0 or any(node.op == "Block" for graph in graphs for node in graph)
     data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION if uses_blocks else 1,
                             "name": project.name}
     if uses_blocks:
@@ -232,6 +241,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
 
         data["blocks"] = blocks_to_dict(project.blocks)
     data["graph"] = graph_to_dict(project.graph)
+    if project.discriminator is not None:
+        data["discriminator"] = graph_to_dict(project.discriminator)
     if project.training is not None:
         data["training"] = project.training
     for key, value in project.extra.items():

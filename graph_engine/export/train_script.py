@@ -30,11 +30,13 @@ from typing import Any
 from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.export import train_script_data
 from graph_engine.export.source_copy import collect, fold, function_source, names_used
+from graph_engine.gan import is_gan
 from graph_engine.project import Project, class_name_for
 from graph_engine.project_io import atomic_write_text
 from graph_engine.validation import CheckResult, check
 
 USER_FILE_DATASETS = ("csv", "npz", "image_folder")
+DISCRIMINATOR_FILE = "discriminator.py"  # a GAN's second network, beside the model file
 SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 STANDARDISED = ("iris", "wine", "breast_cancer", "diabetes", "csv", "npz")
 
@@ -48,6 +50,11 @@ def write_train_script(project: Project, path: str | os.PathLike, code_path: str
     relative = os.path.relpath(code.resolve(), path.resolve().parent)
     source = generate_train_script(project, model_file=Path(relative).as_posix(), script_name=path.name,
                                    base_dir=base_dir, result=result)
+    if is_gan(project):  # the discriminator's code goes beside the generator's (model.py)
+        from graph_engine.codegen import generate_code
+        from graph_engine.gan import discriminator_project
+
+        atomic_write_text(code.with_name(DISCRIMINATOR_FILE), generate_code(discriminator_project(project)))
     atomic_write_text(path, source)
     return path
 
@@ -64,6 +71,8 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
         raise InvalidGraphError(f"the network has {len(result.errors)} error(s); first: {result.errors[0]}",
                                 result.errors)
     config = TrainingConfig.from_project(project)
+    if config.recipe == "gan" or is_gan(project):
+        return _gan_script(project, config, model_file, script_name, result)
     live = [n for n in result.order if n in result.live]
     inputs = [n for n in live if project.graph.node(n).op == "Input"]
     outputs = [n for n in live if project.graph.node(n).op == "Output"]
@@ -112,7 +121,8 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
 
 _STDLIB = (("import argparse", "argparse"), ("import contextlib", "contextlib"), ("import gc", "gc"),
            ("import importlib.util", "importlib"), ("import json", "json"), ("import math", "math"),
-           ("import os", "os"), ("import random", "random"), ("import sys", "sys"), ("import time", "time"),
+           ("import os", "os"), ("import random", "random"), ("import struct", "struct"), ("import sys", "sys"),
+           ("import time", "time"), ("import zlib", "zlib"),
            ("from pathlib import Path", "Path"))
 _THIRD_PARTY = (("import numpy as np", "np"), ("import torch", "torch"), ("import torch.nn.functional as F", "F"))
 
@@ -204,6 +214,62 @@ def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str])
     for name in ("load_model_module", "prepare_data", "parse_args", "start_from", "to_device", "main"):
         pool[name] = fold(function_source(getattr(main_code, name)), flags)
     return pool
+
+
+def _gan_script(project: Project, config: Any, model_file: str, script_name: str, result: CheckResult) -> str:
+    """The training script of a GAN project: the same assembly from real functions, with the adversarial loop
+    of train_script_gan.py; the discriminator is loaded from DISCRIMINATOR_FILE beside the model file."""
+    from graph_engine.export import train_script_gan as gan_code
+    from graph_engine.gan import check_gan
+    from graph_engine.training import gan_recipe, recipe
+    from graph_engine.training.gan_loop import FIXED_NOISE_OFFSET, REAL_DIVERSITY_SAMPLES
+
+    nets = check_gan(project, result)
+    name = config.dataset["name"]
+    if not callable(getattr(train_script_data, f"load_{name}", None)) or name in USER_FILE_DATASETS:
+        raise ProjectError(f"the exported train.py cannot make the {name!r} dataset for a GAN yet",
+                           field="training.dataset", hint="train it in LayerLoom (`layerloom train`), or use digits")
+    discriminator_file = (Path(model_file).parent / DISCRIMINATOR_FILE).as_posix()
+    settings: dict[str, Any] = {
+        "MODEL_FILE": model_file, "DISCRIMINATOR_FILE": discriminator_file, "DATASET": dict(config.dataset),
+        "GAN": config.gan.to_dict(), "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size, "SEED": config.seed,
+        "DEVICE": config.device, "NOISE_SHAPE": nets.noise_shape, "SAMPLE_SHAPE": nets.sample_shape,
+        "FIXED_NOISE_SEED_OFFSET": FIXED_NOISE_OFFSET, "REAL_DIVERSITY_SAMPLES": REAL_DIVERSITY_SAMPLES,
+    }
+    pool: dict[str, str] = {"load_data": function_source(getattr(train_script_data, f"load_{name}"), "load_data")}
+    for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows"):
+        pool[helper] = function_source(getattr(train_script_data, helper))
+    skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
+    for module in (recipe, gan_recipe):
+        for fn_name, fn in vars(module).items():
+            if inspect.isfunction(fn) and fn.__module__ == module.__name__ and fn not in skip:
+                pool[fn_name] = function_source(fn)
+    for fn_name in ("load_module", "parse_gan_args", "main"):
+        pool[fn_name] = function_source(getattr(gan_code, fn_name))
+    functions = [pool[n] for n in collect(["main"], pool)]
+    used = set().union(*(names_used(f) for f in functions)) | {"Path"}
+    constants = [f"{key} = {_literal(value)}{_COMMENTS.get(key, '')}" for key, value in settings.items() if key in used]
+    stdlib = "\n".join(line for line, bound in _STDLIB if bound in used)
+    third_party = "\n".join(line for line, bound in _THIRD_PARTY if bound in used)
+    doc = _gan_docstring(project, model_file, discriminator_file, script_name)
+    head = f"{doc}\n{stdlib}\n\n{third_party}\n\nHERE = Path(__file__).resolve().parent\n" + "\n".join(constants)
+    body = "\n\n\n".join(f.strip("\n") for f in functions)
+    return f'{head}\n\n\n{body}\n\n\nif __name__ == "__main__":\n    main()\n'
+
+
+def _gan_docstring(project: Project, model_file: str, discriminator_file: str, script_name: str) -> str:
+    return f'''"""Train the GAN {class_name_for(project.name)} ("{_doc_text(project.name)}") as LayerLoom trains it, without LayerLoom.
+
+Needs torch, numpy, scikit-learn and safetensors; the generator is {_doc_text(model_file)} and the discriminator
+{_doc_text(discriminator_file)} (LayerLoom's exported code).
+
+    python {_doc_text(script_name)} [--epochs N --g-lr LR --d-lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N]
+    torchrun --standalone --nproc_per_node 2 {_doc_text(script_name)}   (DistributedDataParallel; --batch-size is per process)
+
+Writes DIR/model.safetensors (the generator: create_model().load_state_dict(..., strict=True)),
+DIR/discriminator.safetensors, DIR/samples.png (samples of fixed noise) and DIR/metrics.json.
+"""
+'''
 
 
 def _docstring(project: Project, model_file: str, script_name: str, extra: list[str], user_file: bool) -> str:

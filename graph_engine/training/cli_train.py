@@ -186,6 +186,10 @@ def _summary(out: TextIO, trainer: Any, result: FinishedEvent | StoppedEvent) ->
     best_text = (f"; best {best['monitor']} {best['value']:.4g} at epoch {best['epoch']}" if best else "")
     if isinstance(result, FinishedEvent) and result.stopped_early:
         best_text += f" ({result.reason})"
+    if trainer.task == "gan":
+        print(f"wrote {run_dir}: samples.png, metrics.json, model.safetensors (the generator), "
+              "discriminator.safetensors, project.layerloom.json", file=out)
+        return
     print(f"wrote {run_dir}: metrics.json, model.safetensors, best.safetensors, project.layerloom.json{best_text}",
           file=out)
 
@@ -215,6 +219,8 @@ class Progress:
         elif isinstance(event, EpochEvent):
             self.step_in_epoch = 0
             self._line(self._epoch_text(event.record))
+            if event.record.get("warning"):  # a GAN's collapse warning
+                self._line(f"warning: {event.record['warning']}")
         elif isinstance(event, StartedEvent):
             self.epochs, self.steps, self.start_epoch = event.epochs, event.steps_per_epoch, event.start_epoch
             self.t_start = time.perf_counter()
@@ -235,7 +241,8 @@ class Progress:
     def _epoch_text(self, r: dict[str, Any]) -> str:
         width = len(str(self.epochs))
         parts = [f"epoch {r['epoch']:>{width}}/{self.epochs}"]
-        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_mae", "val_r2"):
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_mae", "val_r2") if "d_loss" not in r \
+                else ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"):
             if key in r:
                 value = r[key]
                 parts.append(f"{key} {'-' if value is None else f'{value:.4f}'}")

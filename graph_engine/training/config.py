@@ -28,6 +28,8 @@ Keys (all optional):
 | probe_every | steps between probes, 0 = never | 50 |
 | mixed_precision | bool: float16 autocast + GradScaler, used on CUDA only | false |
 | init | {"weights": FILE, "fresh": [NODE...]} or FILE: start from these weights (transfer learning) | none |
+| recipe | supervised, gan (graph_engine/gan.py: the project holds a discriminator) | supervised |
+| gan | {"g_lr", "d_lr", "beta1", "beta2", "label_smoothing", "instance_noise", "samples"} (recipe gan) | see GanConfig |
 
 Schedule params: step {step_size (epochs, default epochs // 3), gamma 0.1}; cosine {min_lr 0} (T_max =
 epochs); onecycle {max_lr (default: the optimizer's lr), pct_start 0.3} (stepped every batch); plateau
@@ -47,11 +49,13 @@ from typing import Any
 from graph_engine.errors import ProjectError
 from graph_engine.training.settings_spec import (
     DEVICES,
+    GAN_PARAMS,
     LOSSES,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_SEED,
     OPTIMIZERS,
+    RECIPES,
     SCHEDULE_PARAMS,
     SCHEDULES,
     TASKS,
@@ -66,7 +70,8 @@ DEFAULT_VAL_FRACTION = default_of("val_fraction")
 DEFAULT_PROBE_EVERY = default_of("probe_every")
 
 KEYS = ("dataset", "task", "loss", "optimizer", "schedule", "epochs", "batch_size", "val_fraction", "seed",
-        "device", "grad_clip", "early_stopping", "augment", "probe_every", "mixed_precision", "init")
+        "device", "grad_clip", "early_stopping", "augment", "probe_every", "mixed_precision", "init", "recipe",
+        "gan")
 OPTIMIZER_KEYS = ("name", "lr", "weight_decay", "momentum", "nesterov", "betas")
 EARLY_STOPPING_KEYS = ("enabled", "patience", "min_delta")
 INIT_KEYS = ("weights", "fresh")
@@ -148,6 +153,22 @@ class InitConfig:
 
 
 @dataclass(frozen=True)
+class GanConfig:
+    """The adversarial recipe's settings (graph_engine/training/gan_recipe.py); defaults in settings_spec."""
+
+    g_lr: float = default_of("gan.g_lr")
+    d_lr: float = default_of("gan.d_lr")
+    beta1: float = default_of("gan.beta1")
+    beta2: float = default_of("gan.beta2")
+    label_smoothing: float = default_of("gan.label_smoothing")  # real samples are labelled 1 - this
+    instance_noise: float = default_of("gan.instance_noise")  # the noise's std at the first epoch (0: none)
+    samples: int = default_of("gan.samples")  # fixed-noise samples shown and written each epoch
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     """Checked training settings. Build with `parse` / `from_project`; `to_dict` gives them back as JSON."""
 
@@ -167,6 +188,8 @@ class TrainingConfig:
     probe_every: int = DEFAULT_PROBE_EVERY
     mixed_precision: bool = default_of("mixed_precision")
     init: InitConfig | None = None  # None: the network's own initialisation
+    recipe: str = default_of("recipe")  # "supervised", or "gan" (a generator and a discriminator)
+    gan: GanConfig = field(default_factory=GanConfig)  # used by the gan recipe only
 
     # ---- building ------------------------------------------------------------------------------------
 
@@ -208,6 +231,8 @@ class TrainingConfig:
             "augment": None if self.augment is None else dict(self.augment),
             "probe_every": self.probe_every,
             "mixed_precision": self.mixed_precision,
+            # A supervised run's section stays as it was before GANs existed (checkpoints, run folders).
+            **({"recipe": self.recipe, "gan": self.gan.to_dict()} if self.recipe == "gan" else {}),
         }
         if self.init is not None:  # left out otherwise: files and checkpoints of runs without it are unchanged
             out["init"] = self.init.to_dict()
@@ -292,7 +317,10 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
     if not isinstance(mixed, bool):
         raise TrainingConfigError(f"mixed_precision must be true or false, not {_show(mixed)}",
                                   "training.mixed_precision", "true uses float16 on CUDA (ignored elsewhere)")
+    recipe = _choice(training, "recipe", default_of("recipe"), RECIPES)
     return TrainingConfig(
+        recipe=recipe,
+        gan=_parse_gan(training.get("gan")),
         dataset=dataset,
         task=task,
         loss=loss,
@@ -488,6 +516,40 @@ def _parse_early_stopping(value: Any) -> EarlyStoppingConfig | None:
     return EarlyStoppingConfig(patience, min_delta) if enabled else None
 
 
+def _parse_gan(value: Any) -> GanConfig:
+    where = "training.gan"
+    if value is None:
+        return GanConfig()
+    if not isinstance(value, Mapping):
+        raise TrainingConfigError("gan must be an object such as {\"g_lr\": 0.0002}", where,
+                                  "known settings: " + ", ".join(GAN_PARAMS))
+    for key in value:
+        if key not in GAN_PARAMS:
+            raise TrainingConfigError(f"the gan section has no setting {_show(key)}", f"{where}.{key}",
+                                      _known_hint(key, GAN_PARAMS))
+    cfg: dict[str, Any] = {}
+    for key in ("g_lr", "d_lr"):
+        cfg[key] = _number(value, key, default_of(f"gan.{key}"), "e.g. 0.0002", where=f"{where}.{key}")
+        if cfg[key] <= 0:
+            raise TrainingConfigError(f"{key} must be above 0, not {_show(cfg[key])}", f"{where}.{key}",
+                                      "e.g. 0.0002 (DCGAN's learning rate)")
+    cfg["beta1"] = _unit(value, "beta1", default_of("gan.beta1"), where, "e.g. 0.5 (DCGAN)")
+    cfg["beta2"] = _unit(value, "beta2", default_of("gan.beta2"), where, "e.g. 0.999")
+    cfg["label_smoothing"] = _number(value, "label_smoothing", default_of("gan.label_smoothing"), "e.g. 0.1",
+                                     where=f"{where}.label_smoothing")
+    if not 0.0 <= cfg["label_smoothing"] <= 0.5:
+        raise TrainingConfigError(f"label_smoothing must be from 0 to 0.5, not {_show(cfg['label_smoothing'])}",
+                                  f"{where}.label_smoothing", "e.g. 0.1: real samples are labelled 0.9")
+    cfg["instance_noise"] = _number(value, "instance_noise", default_of("gan.instance_noise"), "e.g. 0.1",
+                                    where=f"{where}.instance_noise")
+    if not 0.0 <= cfg["instance_noise"] <= 10.0:
+        raise TrainingConfigError(f"instance_noise must be from 0 to 10, not {_show(cfg['instance_noise'])}",
+                                  f"{where}.instance_noise", "e.g. 0.1 (the noise's std at the first epoch), 0: none")
+    cfg["samples"] = _int(value, "samples", default_of("gan.samples"), 1, 1024, "e.g. 64",
+                          where=f"{where}.samples")
+    return GanConfig(**cfg)
+
+
 def _parse_augment(value: Any) -> dict[str, Any] | None:
     from graph_engine.data import check_augment_config
 
@@ -582,6 +644,7 @@ __all__ = [
     "TASKS",
     "EarlyStoppingConfig",
     "InitConfig",
+    "GanConfig",
     "OptimizerConfig",
     "ScheduleConfig",
     "TrainingConfig",

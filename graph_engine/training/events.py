@@ -117,6 +117,14 @@ class ProbeEvent:
 
 
 @dataclass
+class SamplesEvent:
+    """A GAN run's fixed-noise samples after an epoch (sent just before its EpochEvent)."""
+
+    epoch: int
+    images: np.ndarray  # float32 [N, *sample shape], values meant to be in 0..1
+
+
+@dataclass
 class PausedEvent:
     step: int
     epoch: int
@@ -216,6 +224,7 @@ __all__ = [
     "LayerStats",
     "Listener",
     "PausedEvent",
+    "SamplesEvent",
     "ProbeEvent",
     "ResumedEvent",
     "RunResult",

@@ -121,7 +121,17 @@ def _listeners(listener: Any, callbacks: Iterable[Callable[[Any], None]]) -> lis
 
 
 class Trainer:
-    """One training run of a project. See the module docstring; `run()` may be called once."""
+    """One training run of a project. See the module docstring; `run()` may be called once.
+
+    `Trainer(project)` of a project whose training recipe is gan is a GanTrainer (gan_loop.py), so every
+    caller (the app's worker, `layerloom train`) trains a GAN the same way it trains a classifier."""
+
+    def __new__(cls, project: Any = None, config: Any = None, *args: Any, **kwargs: Any) -> Trainer:
+        if cls is Trainer and _recipe_of(project, config) == "gan":
+            from graph_engine.training.gan_loop import GanTrainer
+
+            return super().__new__(GanTrainer)
+        return super().__new__(cls)
 
     def __init__(self, project: Project | str | os.PathLike, config: TrainingConfig | Mapping | None = None,
                  listener: Callable[[Any], None] | list | None = None, *,
@@ -473,19 +483,23 @@ class Trainer:
             torch.set_num_threads(previous_threads)
             self._running.clear()
 
+    def _epochs(self) -> RunResult:
+        """Train the remaining epochs; the terminal event (GanTrainer trains its own way)."""
+        while self.epoch < self.config.epochs:  # an edit may change it
+            epoch = self.epoch + 1
+            if self._should_stop(epoch):
+                return self._stopped(epoch)
+            done = self._train_epoch(epoch)
+            if not done:
+                return self._stopped(epoch)
+            early = self._end_epoch(epoch, done)
+            if early:
+                return self._finish(stopped_early=True, reason=early)
+        return self._finish()
+
     def _loop(self) -> RunResult:
         try:
-            while self.epoch < self.config.epochs:  # an edit may change it
-                epoch = self.epoch + 1
-                if self._should_stop(epoch):
-                    return self._stopped(epoch)
-                done = self._train_epoch(epoch)
-                if not done:
-                    return self._stopped(epoch)
-                early = self._end_epoch(epoch, done)
-                if early:
-                    return self._finish(stopped_early=True, reason=early)
-            return self._finish()
+            return self._epochs()
         except _NonFiniteLoss as nf:
             return self._nonfinite(nf)
         except torch.OutOfMemoryError:
@@ -967,6 +981,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def _recipe_of(project: Any, config: Any) -> str | None:
+    """The training recipe a Trainer's arguments ask for (None when they cannot be read here: the
+    constructor then reports the problem)."""
+    try:
+        if isinstance(config, TrainingConfig):
+            return config.recipe
+        if isinstance(config, Mapping):
+            return TrainingConfig.parse(config).recipe
+        if isinstance(project, str | os.PathLike):
+            project = load_project(Path(project))
+        return TrainingConfig.from_project(project).recipe
+    except (ProjectError, AttributeError):
+        return None
 
 
 def _weight_norms(model: torch.nn.Module, node_ops: dict[str, str]) -> dict[str, float]:

@@ -84,6 +84,8 @@ def read_setting(training: dict[str, Any] | None, key: str) -> Any:
         if tail in rsched:
             return rsched[tail]
         return default_of(key) if key in BY_KEY else None
+    if head == "gan":
+        return as_dict(raw.get("gan")).get(tail, default_of(key))
     if head == "early_stopping":
         es = eff.get("early_stopping")
         return es.get("patience") if isinstance(es, dict) else (5 if es is True else None)
@@ -150,6 +152,17 @@ def with_setting(training: dict[str, Any] | None, key: str, value: Any) -> dict[
             es["patience"] = value
             es.pop("enabled", None)
             out["early_stopping"] = es
+        return out
+    if head == "gan":
+        gan = as_dict(out.get("gan"))
+        if value is None or value == default_of(key):
+            gan.pop(tail, None)
+        else:
+            gan[tail] = value
+        if gan:
+            out["gan"] = gan
+        else:
+            out.pop("gan", None)
         return out
     if head == "augment":
         aug = dict(out.get("augment") or {})

@@ -23,6 +23,7 @@ LOSSES = ("CrossEntropyLoss", "MSELoss", "L1Loss", "HuberLoss")
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+RECIPES = ("supervised", "gan")  # gan: the project's graph is a generator and it holds a discriminator
 MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 1 << 20
 MAX_SEED = 2**32 - 1  # numpy's legacy seed range
@@ -44,6 +45,7 @@ class Setting:
 
 P = ParamKind
 _SCHEDULE = ("schedule.name",)
+_GAN = ("recipe", ("gan",))
 
 
 def _s(key: str, section: str, label: str, kind: ParamKind, default: Any, doc: str, *,
@@ -101,6 +103,25 @@ SETTINGS: tuple[Setting, ...] = (
        "float16 autocast on a CUDA GPU: faster there, slightly different numbers (ignored elsewhere)"),
     _s("probe_every", "Device", "probe every", P.INT, 50,
        "steps between layer statistics for the live plots (0: never)", min=0, max=1_000_000),
+    _s("recipe", "Task", "recipe", P.CHOICE, "supervised",
+       "supervised: learn the dataset's targets; gan: a generator learns to make samples a discriminator "
+       "cannot tell from the dataset's", choices=RECIPES),
+    _s("gan.g_lr", "GAN", "generator lr", P.FLOAT, 0.0002, "the generator's learning rate (Adam)", min=0.0,
+       when=_GAN),
+    _s("gan.d_lr", "GAN", "discriminator lr", P.FLOAT, 0.0002, "the discriminator's learning rate (Adam)",
+       min=0.0, when=_GAN),
+    _s("gan.beta1", "GAN", "beta1", P.FLOAT, 0.5, "Adam's first beta for both networks (DCGAN: 0.5)", min=0.0,
+       max=0.999, when=_GAN),
+    _s("gan.beta2", "GAN", "beta2", P.FLOAT, 0.999, "Adam's second beta for both networks", min=0.0, max=0.9999,
+       when=_GAN),
+    _s("gan.label_smoothing", "GAN", "label smoothing", P.FLOAT, 0.1,
+       "real samples are labelled 1 - this for the discriminator (one-sided smoothing)", min=0.0, max=0.5,
+       when=_GAN),
+    _s("gan.instance_noise", "GAN", "instance noise", P.FLOAT, 0.0,
+       "std of noise added to what the discriminator sees, fading to 0 over the run (0: none)", min=0.0,
+       max=10.0, when=_GAN),
+    _s("gan.samples", "GAN", "samples", P.INT, 64, "fixed-noise samples drawn after every epoch", min=1, max=1024,
+       when=_GAN),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
@@ -110,6 +131,10 @@ SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
                 if s.shown_when is not None and s.shown_when[0] == "schedule.name" and name in s.shown_when[1])
     for name in SCHEDULES
 }
+
+
+# The gan section's keys (config.py checks these names).
+GAN_PARAMS: tuple[str, ...] = tuple(s.key.partition(".")[2] for s in SETTINGS if s.key.startswith("gan."))
 
 
 def setting(key: str) -> Setting:
@@ -125,6 +150,6 @@ def in_section(section: str) -> tuple[Setting, ...]:
     return tuple(s for s in SETTINGS if s.section == section)
 
 
-__all__ = ["AUTO", "BY_KEY", "DEVICES", "LOSSES", "MAX_BATCH_SIZE", "MAX_EPOCHS", "MAX_SEED", "OPTIMIZERS",
+__all__ = ["AUTO", "BY_KEY", "DEVICES", "GAN_PARAMS", "RECIPES", "LOSSES", "MAX_BATCH_SIZE", "MAX_EPOCHS", "MAX_SEED", "OPTIMIZERS",
            "SCHEDULES", "SCHEDULE_PARAMS", "SECTIONS", "SETTINGS", "TASKS", "Setting", "default_of", "in_section",
            "setting"]

@@ -12,6 +12,7 @@ import torch
 
 from graph_engine import build_model, check, compile_project, load_project, project_to_dict
 from graph_engine.cli import main
+from graph_engine.gan import check_gan
 from graph_engine.layout import layered_layout
 from graph_engine.templates import (
     SUFFIX,
@@ -83,6 +84,13 @@ def test_template_training_section_is_sensible(name):
     training = project.training
     if training is None:
         assert "no training section" in get_template(name).description
+        return
+    if training.get("recipe") == "gan":  # a generator and its discriminator (tests/engine/test_gan.py)
+        nets = check_gan(project)
+        assert training["dataset"]["name"] in ("digits", "stroke_digits") and training["val_fraction"] == 0
+        assert nets.sample_shape == {"digits": (1, 8, 8), "stroke_digits": (1, 28, 28)}[training["dataset"]["name"]]
+        assert {n["id"]: tuple(n["pos"]) for n in project_to_dict(project)["discriminator"]["nodes"]} == \
+            layered_layout(project.discriminator)
         return
     assert training["task"] in LOSS_FOR_TASK
     assert training["loss"] == LOSS_FOR_TASK[training["task"]]

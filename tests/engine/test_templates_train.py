@@ -7,8 +7,8 @@ import pytest
 from graph_engine.templates import list_templates, load_template
 from graph_engine.training import FinishedEvent, Trainer, TrainingConfig
 
-TRAINABLE = [t.name for t in list_templates() if load_template(t.name).training
-             and load_template(t.name).training.get("dataset")]
+TRAINABLE = [pytest.param(t.name, marks=pytest.mark.slow) if t.name == "dcgan_digits" else t.name  # 28x28 convs
+             for t in list_templates() if load_template(t.name).training and load_template(t.name).training.get("dataset")]
 
 
 def test_most_templates_are_trainable():
@@ -22,4 +22,5 @@ def test_template_trains_one_epoch(name):
     event = Trainer(project, config, num_threads=1).run()
     assert isinstance(event, FinishedEvent), getattr(event, "message", event)
     record = event.history[-1]
-    assert math.isfinite(record["train_loss"]) and math.isfinite(record["val_loss"])
+    keys = ("d_loss", "g_loss") if project.training.get("recipe") == "gan" else ("train_loss", "val_loss")
+    assert all(math.isfinite(record[key]) for key in keys), record
