@@ -48,7 +48,7 @@ from graph_engine.blocks.inner import diagnostic_path
 from graph_engine.codegen import generate_code
 from graph_engine.errors import NewerFormatError, NotAProjectError, ProjectError
 from graph_engine.project import Project
-from graph_engine.project_io import atomic_write_text, load_project, save_project
+from graph_engine.project_io import load_project, save_project
 from graph_engine.templates import (
     SUFFIX,
     UnknownTemplateError,

@@ -284,6 +284,7 @@ class RunData(QObject):
         # plot marks each. A batch-size edit changes the steps per epoch from its step on: (step, x, n) pieces.
         self.changes: list[dict[str, Any]] = []
         self._pieces: list[tuple[float, float, int]] = []
+        self.samples: np.ndarray | None = None  # a GAN run's latest fixed-noise samples (EpochEvent.samples)
 
     # ---- settings and derived values ------------------------------------------------------------------
 
@@ -410,6 +411,8 @@ class RunData(QObject):
         elif isinstance(event, StepEvent):
             self.add_steps([event])
         elif isinstance(event, EpochEvent):
+            if event.samples is not None:  # a GAN run's fixed-noise samples (app/training/plots/gan_samples.py)
+                self.samples = event.samples
             self.add_epoch(event.record)
         elif isinstance(event, ProbeEvent):
             self.add_probe(event)

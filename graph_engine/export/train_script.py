@@ -221,7 +221,7 @@ def _gan_script(project: Project, config: Any, model_file: str, script_name: str
     of train_script_gan.py; the discriminator is loaded from DISCRIMINATOR_FILE beside the model file."""
     from graph_engine.export import train_script_gan as gan_code
     from graph_engine.gan import check_gan
-    from graph_engine.training import gan_recipe, recipe
+    from graph_engine.training import gan_recipe, image_grid, recipe
     from graph_engine.training.gan_loop import FIXED_NOISE_OFFSET, REAL_DIVERSITY_SAMPLES
 
     nets = check_gan(project, result)
@@ -235,12 +235,13 @@ def _gan_script(project: Project, config: Any, model_file: str, script_name: str
         "GAN": config.gan.to_dict(), "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size, "SEED": config.seed,
         "DEVICE": config.device, "NOISE_SHAPE": nets.noise_shape, "SAMPLE_SHAPE": nets.sample_shape,
         "FIXED_NOISE_SEED_OFFSET": FIXED_NOISE_OFFSET, "REAL_DIVERSITY_SAMPLES": REAL_DIVERSITY_SAMPLES,
+        "COLLAPSE_GRACE_EPOCHS": gan_recipe.COLLAPSE_GRACE_EPOCHS,
     }
     pool: dict[str, str] = {"load_data": function_source(getattr(train_script_data, f"load_{name}"), "load_data")}
     for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows"):
         pool[helper] = function_source(getattr(train_script_data, helper))
     skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
-    for module in (recipe, gan_recipe):
+    for module in (recipe, gan_recipe, image_grid):
         for fn_name, fn in vars(module).items():
             if inspect.isfunction(fn) and fn.__module__ == module.__name__ and fn not in skip:
                 pool[fn_name] = function_source(fn)

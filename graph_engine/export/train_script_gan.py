@@ -28,12 +28,10 @@ from graph_engine.training.gan_recipe import (
     gan_optimizers,
     gan_record,
     generate,
-    image_grid,
     instance_noise_std,
-    is_image_shape,
-    png_bytes,
     real_diversity,
 )
+from graph_engine.training.image_grid import image_grid, is_image_shape, png_bytes
 from graph_engine.training.recipe import all_sum, auto_device, seed_everything, start_distributed
 
 # The project's dataset loader: train_script.py copies it under this name (a loader of train_script_data.py).

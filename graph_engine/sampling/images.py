@@ -36,7 +36,7 @@ def weights_file(weights: str | os.PathLike) -> Path:
 
 def image_generator_shapes(project: Project) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(noise shape, image shape) of a project whose network is an image generator; ProjectError otherwise."""
-    from graph_engine.training.gan_recipe import is_image_shape
+    from graph_engine.training.image_grid import is_image_shape
 
     result = check(project)
     if not result.ok:
@@ -76,7 +76,7 @@ def write_sample_grid(project: Project, weights: str | os.PathLike, out: str | o
                       seed: int = 0, columns: int | None = None) -> Path:
     """Draw `count` images and write them as one PNG grid to `out`; returns the path."""
     from graph_engine.project_io import atomic_write_bytes
-    from graph_engine.training.gan_recipe import image_grid, png_bytes
+    from graph_engine.training.image_grid import image_grid, png_bytes
 
     images = sample_images(project, weights, count, seed)
     atomic_write_bytes(Path(out), png_bytes(image_grid(images, columns=columns)))

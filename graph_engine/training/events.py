@@ -61,6 +61,9 @@ class EpochEvent:
     a validation figure is None when there is no validation set."""
 
     record: dict[str, Any]
+    # A GAN run's fixed-noise samples after the epoch (float32 [N, *sample shape], meant to be in 0..1); the
+    # record holds its figures: d_loss, g_loss, d_real_accuracy, d_fake_accuracy, sample_diversity, warning.
+    samples: np.ndarray | None = None
 
     @property
     def epoch(self) -> int:
@@ -114,14 +117,6 @@ class ProbeEvent:
     layers: dict[str, LayerStats]  # node id -> stats, in execution order
     feature_maps: FeatureMaps | None = None
     decision_boundary: DecisionBoundary | None = None
-
-
-@dataclass
-class SamplesEvent:
-    """A GAN run's fixed-noise samples after an epoch (sent just before its EpochEvent)."""
-
-    epoch: int
-    images: np.ndarray  # float32 [N, *sample shape], values meant to be in 0..1
 
 
 @dataclass
@@ -224,7 +219,6 @@ __all__ = [
     "LayerStats",
     "Listener",
     "PausedEvent",
-    "SamplesEvent",
     "ProbeEvent",
     "ResumedEvent",
     "RunResult",

@@ -11,7 +11,7 @@ run folder and thread handling. What differs:
 - data: the dataset's samples, shaped for the discriminator's Input; every sample trains (no validation split:
   a GAN has no targets to validate), labels are not used;
 - each step is gan_recipe.gan_step (two Adam optimisers, label smoothing, optional instance noise);
-- each epoch: the fixed-noise samples (a SamplesEvent with the images), losses and discriminator accuracy on
+- each epoch: the fixed-noise samples (EpochEvent.samples), losses and discriminator accuracy on
   real and generated samples, the samples' diversity and a collapse warning in the EpochEvent's record, and in
   the run folder samples.png (the grid), model.safetensors (the generator: it loads into the exported
   create_model()), discriminator.safetensors and metrics.json.
@@ -37,7 +37,7 @@ from graph_engine.training import checkpoints as ck
 from graph_engine.training import gan_recipe as gr
 from graph_engine.training import recipe
 from graph_engine.training.devices import resolve_device
-from graph_engine.training.events import EpochEvent, FinishedEvent, SamplesEvent, StepEvent
+from graph_engine.training.events import EpochEvent, FinishedEvent, StepEvent
 from graph_engine.training.loop import Trainer, _NonFiniteLoss
 from graph_engine.training.recipe import seed_everything
 
@@ -154,11 +154,9 @@ class GanTrainer(Trainer):
                        "samples_per_s": round(sums[4] / train_s, 1) if train_s > 0 else None})
         self.history.append(record)
         self.epoch = epoch
-        self.best = {"epoch": epoch, "monitor": "g_loss", "value": record["g_loss"], "record": dict(record)}
         if self.run_dir is not None:
             self._write_outputs()
-        self._emit(SamplesEvent(epoch, self.samples))
-        self._emit(EpochEvent(record))
+        self._emit(EpochEvent(record, self.samples))
         return True
 
     def _write_outputs(self) -> None:

@@ -13,15 +13,14 @@ whose samples show the generator's progress. Images are values in 0..1 (a genera
 
 from __future__ import annotations
 
-import math
-import struct
-import zlib
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graph_engine.training.image_grid import image_grid, is_image_shape, png_bytes  # noqa: F401 - the GAN's own API
 from graph_engine.training.recipe import batch_end
+
+COLLAPSE_GRACE_EPOCHS = 3
 
 # ---- noise ---------------------------------------------------------------------------------------------------
 
@@ -110,17 +109,12 @@ def real_diversity(X, count, seed):
     return diversity(X[pick].float().cpu().numpy())
 
 
-def is_image_shape(shape):
-    """Whether samples of this shape (one sample) can be drawn as images: [C, H, W] with 1 or 3 channels,
-    or [H, W]."""
-    return (len(shape) == 3 and shape[0] in (1, 3)) or len(shape) == 2
-
-
 def collapse_warning(record, history, yardstick):
-    """A warning (text) when the run looks collapsed, else None: the samples' diversity fell under a fifth of
-    the real data's (mode collapse), or the discriminator wins outright (its loss near 0 while the generator's
+    """A warning (text) when the run looks collapsed, else None: after the first COLLAPSE_GRACE_EPOCHS, the
+    samples' diversity under a fifth of the real data's (mode collapse), or the discriminator wins outright (its loss near 0 while the generator's
     grows epoch after epoch, so the generator gets no useful gradient)."""
-    if yardstick > 0 and record["sample_diversity"] < 0.2 * yardstick:
+    settled = record["epoch"] > COLLAPSE_GRACE_EPOCHS  # a fresh generator's samples are alike: not a collapse
+    if settled and yardstick > 0 and record["sample_diversity"] < 0.2 * yardstick:
         return (f"mode collapse: the samples vary {record['sample_diversity']:.3f}, the real data "
                 f"{yardstick:.3f}; lower the learning rates or add instance noise")
     recent = [r["g_loss"] for r in history[-3:]] + [record["g_loss"]]
@@ -128,43 +122,6 @@ def collapse_warning(record, history, yardstick):
         return (f"the discriminator wins: its loss is {record['d_loss']:.3f} while the generator's grows "
                 f"({record['g_loss']:.2f}); lower the discriminator's learning rate or add label smoothing")
     return None
-
-
-# ---- the samples image ---------------------------------------------------------------------------------------
-
-
-def image_grid(samples, columns=None, scale=4, pad=1):
-    """Images [N, C, H, W] (or [N, H, W]) with values in 0..1 tiled into one uint8 [rows, cols, 1 or 3] image
-    (`columns` per row, default a square), `pad` dark pixels between tiles, every pixel repeated `scale` times
-    each way."""
-    x = np.asarray(samples, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    n, c, h, w = x.shape
-    if c not in (1, 3):
-        raise ValueError(f"samples with {c} channels are not images (1 or 3 channels)")
-    columns = max(1, min(columns or math.ceil(math.sqrt(n)), n))
-    rows = max(1, -(-n // columns))
-    grid = np.zeros((rows * (h + pad) + pad, columns * (w + pad) + pad, c), dtype=np.float32)
-    for i in range(n):
-        top, left = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
-        grid[top:top + h, left:left + w] = np.nan_to_num(x[i]).transpose(1, 2, 0)
-    grid = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
-    return (np.clip(grid, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def png_bytes(image):
-    """A uint8 [H, W, 1 or 3] image as a PNG file's bytes (greyscale or RGB, 8 bits; zlib only)."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    h, w, c = image.shape
-    raw = b"".join(b"\x00" + image[row].tobytes() for row in range(h))  # filter type 0 on every row
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 0 if c == 1 else 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
 
 
 def gan_epoch(generator, discriminator, X, perm, batch_size, noise_shape, g_opt, d_opt, real_label, noise_std,

@@ -26,7 +26,7 @@ from graph_engine.templates import load_template
 from graph_engine.training import FinishedEvent, Trainer, TrainingConfig
 from graph_engine.training import gan_recipe as gr
 from graph_engine.training.config import TrainingConfigError
-from graph_engine.training.events import SamplesEvent
+from graph_engine.training.events import EpochEvent
 from graph_engine.training.gan_loop import GanTrainer
 from graph_engine.training.settings import change_setting, read_setting
 
@@ -197,12 +197,14 @@ def test_instance_noise_fades_to_zero():
 
 
 def test_collapse_is_warned():
-    collapsed = {"d_loss": 0.6, "g_loss": 1.0, "sample_diversity": 0.01}
+    collapsed = {"epoch": 5, "d_loss": 0.6, "g_loss": 1.0, "sample_diversity": 0.01}
     assert "mode collapse" in gr.collapse_warning(collapsed, [], 0.3)
+    assert gr.collapse_warning({**collapsed, "epoch": 2}, [], 0.3) is None  # a fresh generator is not collapsed
     history = [{"g_loss": 3.0}, {"g_loss": 4.0}, {"g_loss": 5.0}]
-    winning = {"d_loss": 0.01, "g_loss": 6.0, "sample_diversity": 0.3}
+    winning = {"epoch": 4, "d_loss": 0.01, "g_loss": 6.0, "sample_diversity": 0.3}
     assert "discriminator wins" in gr.collapse_warning(winning, history, 0.3)
-    assert gr.collapse_warning({"d_loss": 0.6, "g_loss": 1.0, "sample_diversity": 0.25}, history, 0.3) is None
+    assert gr.collapse_warning({"epoch": 4, "d_loss": 0.6, "g_loss": 1.0, "sample_diversity": 0.25}, history,
+                               0.3) is None
 
 
 # ---- training ----------------------------------------------------------------------------------------------
@@ -215,8 +217,8 @@ def test_a_gan_trains_and_fills_its_run_folder(tmp_path):
     assert isinstance(trainer, GanTrainer)
     result = trainer.run()
     assert isinstance(result, FinishedEvent), getattr(result, "message", result)
-    samples = [e for e in events if isinstance(e, SamplesEvent)]
-    assert len(samples) == 2 and samples[0].images.shape == (16, 1, 8, 8)
+    samples = [e.samples for e in events if isinstance(e, EpochEvent)]
+    assert len(samples) == 2 and samples[0].shape == (16, 1, 8, 8) and samples[0].dtype == np.float32
     record = result.history[-1]
     for key in ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "sample_diversity"):
         assert np.isfinite(record[key]), key
@@ -241,7 +243,7 @@ def test_a_gan_run_is_deterministic_on_cpu():
 
 def test_a_gan_run_stops_and_keeps_its_weights(tmp_path):
     trainer = Trainer(gan_project(epochs=3, batch_size=256), run_dir=tmp_path, num_threads=1)
-    trainer.add_listener(lambda e: trainer.stop() if isinstance(e, SamplesEvent) else None)
+    trainer.add_listener(lambda e: trainer.stop() if isinstance(e, EpochEvent) else None)
     result = trainer.run()
     assert type(result).__name__ == "StoppedEvent" and len(result.history) == 1
     assert (tmp_path / "model.safetensors").exists() and (tmp_path / "discriminator.safetensors").exists()
@@ -264,6 +266,7 @@ def run_script(args, cwd):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_gan_train_script_gives_the_trainers_losses_and_weights(tmp_path):
     project = gan_project(batch_size=256, gan={"instance_noise": 0.05})
     code, script = export_gan(project, tmp_path / "export")
@@ -287,6 +290,7 @@ def test_gan_train_script_gives_the_trainers_losses_and_weights(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_gan_train_script_under_torchrun_with_two_processes(tmp_path):
     project = gan_project(batch_size=128)
     code, script = export_gan(project, tmp_path / "export")
@@ -359,6 +363,7 @@ def test_sample_refuses_what_it_cannot_draw(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~1 min on a quiet laptop CPU; 5-6 min on the shared 2-core machine under load
 def test_gan_digits_with_its_defaults_draws_recognisable_digits(tmp_path, capsys):
     """`layerloom train` on the template as shipped; 500 samples of the exported generator with the trained
     weights, judged by an MLP trained on the real digits (tests/engine/gan_judge.py)."""

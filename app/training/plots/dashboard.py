@@ -35,6 +35,8 @@ from app.training.plots.colors import PlotColors
 from app.training.plots.confusion_matrix import ConfusionMatrix
 from app.training.plots.decision_boundary import DecisionBoundary
 from app.training.plots.feature_maps import FeatureMaps
+from app.training.plots.gan_losses import GanLosses
+from app.training.plots.gan_samples import GanSamples
 from app.training.plots.gradient_norms import GradientNorms
 from app.training.plots.loss_plot import LossPlot
 from app.training.plots.lr_plot import LrPlot
@@ -68,19 +70,26 @@ def _has_feature_maps(run: RunData | None) -> bool:
     return probe is not None and probe.feature_maps is not None
 
 
+def _is_gan(run: RunData | None) -> bool:
+    return run is not None and run.task == "gan"
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("loss", LossPlot, span=2),
-    PanelSpec("metric", MetricPlot),
+    PanelSpec("gan_losses", GanLosses, slot="metric", applies=_is_gan),  # a GAN: G/D losses, D accuracy
+    PanelSpec("metric", MetricPlot, slot="metric"),
     PanelSpec("lr", LrPlot),
     PanelSpec("activations", ActivationHistograms),
     PanelSpec("gradients", GradientNorms),
+    PanelSpec("gan_samples", GanSamples, slot="network", applies=_is_gan),  # a GAN: its fixed-noise samples
     PanelSpec("feature_maps", FeatureMaps, slot="network", applies=_has_feature_maps),
     PanelSpec("decision_boundary", DecisionBoundary, slot="network"),
     PanelSpec("confusion_matrix", ConfusionMatrix),
 ]
 ATTRIBUTES = {"loss": "loss_plot", "metric": "metric_plot", "lr": "lr_plot", "activations": "activation_histograms",
               "gradients": "gradient_norms", "feature_maps": "feature_maps", "decision_boundary": "decision_boundary",
-              "confusion_matrix": "confusion_matrix"}  # the attribute names older code and tests use
+              "confusion_matrix": "confusion_matrix", "gan_losses": "gan_losses",
+              "gan_samples": "gan_samples"}  # the attribute names older code and tests use
 
 
 def columns_for(width: int) -> int:
@@ -149,6 +158,7 @@ class TrainingDashboard(QWidget):
             stack.setCurrentWidget(self._panels[keys[-1]])
             self._cells[cell] = stack
         self.network_view = self._cells.get("network")
+        self.metric_view = self._cells.get("metric")
 
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)

@@ -129,7 +129,10 @@ class LossPlot(LivePanel):
         self.raw_curve.setData(x, run.steps.column("loss"), skipFiniteCheck=finite)
         self.smooth_curve.setData(x, run.steps.column("smoothed"), skipFiniteCheck=finite)
         epochs = run.epoch_values("epoch")
-        self.val_curve.setData(epochs, run.epoch_values("val_loss"))
+        if run.has_validation:
+            self.val_curve.setData(epochs, run.epoch_values("val_loss"))
+        else:  # all-NaN points break pyqtgraph's scatter bounds (a GAN run, val_fraction 0)
+            self.val_curve.setData([], [])
         for other, (train, val) in zip(self.overlay_runs, self.overlay_curves, strict=False):
             train.setData(other.steps.column("x"), other.steps.column("smoothed"))
             val.setData(other.epoch_values("epoch"), other.epoch_values("val_loss"))
