@@ -90,6 +90,8 @@ class GanTrainer(Trainer):
         self.device = device
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        self.frozen_count = sum(p.numel() for net in (self.model, self.discriminator) for p in net.parameters()
+                                if not p.requires_grad)
         if not self.params or not d_params:
             network = "generator" if not self.params else "discriminator"
             raise GanError("has no trainable parameters", network, hint="add a layer with weights, such as Linear")
@@ -103,6 +105,7 @@ class GanTrainer(Trainer):
         self.fixed_noise = gr.fixed_noise(gan.samples, nets.noise_shape, cfg.seed + FIXED_NOISE_OFFSET).to(device)
         self.real_diversity = gr.real_diversity(self.X_train, REAL_DIVERSITY_SAMPLES, cfg.seed)
         self.samples: np.ndarray | None = None
+        self._probe = None  # no layer probes in a GAN run (yet): the dashboard shows its samples instead
         self._prepared = True
 
     def _epochs(self):

@@ -538,7 +538,7 @@ def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cn
     dashboard.resize(800, 820)  # the Train perspective at 1400x900
     qtbot.waitUntil(lambda: dashboard.columns == 3, timeout=2000)
     qtbot.wait(REFRESH_MS + 50)
-    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_plot.geometry(),
+    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_view.geometry(),  # its cell (GAN: a stack)
                         dashboard.lr_plot.geometry())
     assert loss.width() > 1.8 * metric.width() and metric.top() == loss.top()  # the loss spans two columns
     assert lr.top() > loss.bottom()
@@ -547,7 +547,7 @@ def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cn
     dashboard.resize(560, 1200)
     qtbot.waitUntil(lambda: dashboard.columns == 2, timeout=2000)
     qtbot.wait(REFRESH_MS + 50)
-    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_plot.geometry(),
+    loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_view.geometry(),  # its cell (GAN: a stack)
                         dashboard.lr_plot.geometry())
     assert loss.width() >= metric.width() + lr.width()  # the loss spans both columns
     assert metric.top() > loss.bottom() and lr.top() == metric.top() and lr.left() > metric.right()
