@@ -152,7 +152,7 @@ class GanTrainer(Trainer):
         train_s = time.perf_counter() - t0 - self._paused_s
         self.samples = gr.generate(self.model, self.fixed_noise)
         record = gr.gan_record(epoch, sums, self.samples, self.real_diversity, self.history)
-        record.update({"step": self.global_step, "train_loss": record["g_loss"], "lr": lr,
+        record.update({"step": self.global_step, "lr": lr,
                        "instance_noise": noise_std, "time_s": round(time.perf_counter() - t0, 6),
                        "samples_per_s": round(sums[4] / train_s, 1) if train_s > 0 else None})
         self.history.append(record)
