@@ -147,6 +147,21 @@ class MakeUniqueCommand(_BlockCommand):
         self.project.blocks.remove(self.new_name)
 
 
+class SetBlockParamsCommand(QUndoCommand):
+    """Replace a definition's block params (BlockLibrary.set_params), both ways."""
+
+    def __init__(self, project, block: str, params: dict):
+        super().__init__(f"Set the params of block {block}")
+        self.library, self.block = project.blocks, block
+        self.new, self.old = dict(params), dict(project.blocks.definition(block).params)
+
+    def redo(self) -> None:
+        self.library.set_params(self.block, self.new)
+
+    def undo(self) -> None:
+        self.library.set_params(self.block, self.old)
+
+
 class RenameBlockCommand(QUndoCommand):
     """Rename a definition and every instance's reference to it (BlockLibrary.rename), both ways."""
 

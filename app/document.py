@@ -27,6 +27,7 @@ from app.block_commands import (
     GroupCommand,
     MakeUniqueCommand,
     RenameBlockCommand,
+    SetBlockParamsCommand,
     UngroupCommand,
 )
 from app.bridge import GraphBridge
@@ -47,6 +48,7 @@ from graph_engine.blocks.levels import level_result
 from graph_engine.blocks.names import block_name_problem, suggest_block_name
 from graph_engine.blocks.resolve import spec_for
 from graph_engine.catalog import get_spec
+from graph_engine.catalog.spec import REQUIRED
 from graph_engine.connect import connection_problem
 from graph_engine.errors import GraphEditError, ProjectError
 from graph_engine.graph import Edge, Node
@@ -369,6 +371,9 @@ class Document(QObject):
         param = spec.param(name)
         params = dict(self.graph.node(node_id).params)
         if refs.is_ref(value):
+            created = self._new_block_param(node_id, param, value)
+            if created is not None:
+                return self._bind_new_block_param(node_id, name, value, created)
             params[name] = self._checked_ref(name, value)
         elif value is None and not param.nullable or value == AUTO:
             if value == AUTO and not param.is_inferred:
@@ -382,6 +387,52 @@ class Document(QObject):
         if params == self.graph.node(node_id).params:
             return
         self.undo_stack.push(SetParamsCommand(self.graph, node_id, params, f"Set {node_id}.{name}"))
+
+    def _new_block_param(self, node_id: str, param, value: Any):
+        """A BlockParam to create when `$name` (a lone reference) names no param of the shown block yet: its
+        kind is the layer param's, its default the value the layer has now (so every instance keeps its
+        shapes). None when the reference needs no new param."""
+        block = self.current_block
+        if block is None or not isinstance(value, str) or not value.strip().startswith("$"):
+            return None
+        text = value.strip()
+        try:
+            used = refs.names(text)
+        except refs.RefError:
+            return None  # _checked_ref says why
+        defn = self.project.blocks.definition(block)
+        if len(used) != 1 or text != f"${used[0]}" or used[0] in defn.params:
+            return None
+        current = self.graph.node(node_id).params.get(param.name)
+        if current is None or refs.is_ref(current):
+            info = self.view_result.nodes.get(node_id)
+            current = info.params.get(param.name) if info is not None else None
+        if current is None and param.default is not REQUIRED:
+            current = param.default
+        if current is None or validate_value(param, current) is not None:
+            raise EditRefused(f"give {param.name} a value first: it becomes the default of the new block param "
+                              f"{used[0]}")
+        from graph_engine.blocks.model import BlockParam, param_problem
+
+        created = BlockParam(used[0], param.kind.value, current, f"{param.name} of {node_id}", param.min, param.max,
+                             tuple(param.choices))
+        problem = param_problem(created, self.project.blocks.names)
+        if problem:
+            raise EditRefused(f"${used[0]} cannot name a block param: {problem}")
+        return created
+
+    def _bind_new_block_param(self, node_id: str, name: str, value: str, created) -> None:
+        """One undo step: add the block param `created` to the shown block, and point the layer param at it."""
+        block = self.current_block
+        params = dict(self.project.blocks.definition(block).params)
+        params[created.name] = created
+        node_params = {**self.graph.node(node_id).params, name: value.strip()}
+        self.undo_stack.beginMacro(f"Set {node_id}.{name} to a new block param {created.name}")
+        try:
+            self.undo_stack.push(SetBlockParamsCommand(self.project, block, params))
+            self.undo_stack.push(SetParamsCommand(self.graph, node_id, node_params, f"Set {node_id}.{name}"))
+        finally:
+            self.undo_stack.endMacro()
 
     def _checked_ref(self, name: str, value: Any) -> Any:
         """A `$` reference typed for a param inside a block: it must parse and name the block's params."""

@@ -404,6 +404,10 @@ class InspectorPanel(QWidget):
         spec = spec_for(self.document.graph, node)
         if spec is None:
             return
+        if set(self.editors) != {p.name for p in spec.params if not p.fixed}:
+            # A block instance whose definition gained or lost a block param: editors for the params it has now.
+            self._show_node(node)
+            return
         for name, editor in self.editors.items():
             value, auto, inferred = self._model_state(spec.param(name), node.params, resolved)
             editor.show_value(value, auto=auto, inferred=inferred)

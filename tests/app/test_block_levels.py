@@ -119,10 +119,36 @@ def test_a_reference_to_a_block_param_is_typed_in_the_inspector(window, qtbot):
     editor.commit_pending()
     assert defn.graph.node("conv2").params["out_channels"] == "$width * 2"
     assert str(doc.fresh_result().shape(window.first)) == "[12, 5, 5]"
-    editor.line.setText("$depth")
+    editor.line.setText("$width * $depth")
     editor.commit_pending()
     assert "no param 'depth'" in editor.message.text()
     assert defn.graph.node("conv2").params["out_channels"] == "$width * 2"
+
+
+def test_typing_a_new_block_param_creates_it_with_the_current_value_in_one_undo_step(window, qtbot):
+    doc = window.document
+    defn = doc.project.blocks.definition(window.block)
+    assert not defn.params
+    doc.enter_block(window.first)
+    doc.set_selection(["conv2"])
+    steps = doc.undo_stack.count()
+    editor = window.inspector_panel.editors["kernel_size"]
+    editor.line.setText("$kernel")
+    editor.commit_pending()
+    assert list(defn.params) == ["kernel"]
+    assert defn.params["kernel"].kind == "int_tuple" and defn.params["kernel"].default == 5  # Conv2d's kind
+    assert defn.graph.node("conv2").params["kernel_size"] == "$kernel"
+    assert doc.undo_stack.count() == steps + 1
+    result = doc.fresh_result()
+    assert result.ok and str(result.shape(window.first)) == "[16, 5, 5]"  # the default keeps every shape
+    doc.leave_block()
+    assert doc.selection == [window.first] and "kernel" in window.inspector_panel.editors  # the instance's new param
+    doc.set_param(window.second, "kernel", 3)  # now one instance can differ
+    assert str(doc.fresh_result().shape(window.second)) == "[16, 6, 6]"
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert not defn.params and defn.graph.node("conv2").params["kernel_size"] == 5
+    assert "kernel" not in window.inspector_panel.editors
 
 
 def test_problems_inside_show_on_the_inner_card_with_their_path(window, qtbot):
