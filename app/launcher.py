@@ -83,7 +83,7 @@ def _open_gui(project: str | None) -> int:
         return EXIT_NO_DISPLAY
     from app.main import run_gui
 
-    return run_gui(project, launched_at=_LAUNCHED_AT)
+    return run_gui(project, launched_at=_LAUNCHED_AT, exit_process=True)
 
 
 if __name__ == "__main__":

@@ -144,8 +144,24 @@ def warm_torch() -> threading.Thread:
     return thread
 
 
-def run_gui(project_path: str | os.PathLike | None = None, launched_at: float | None = None) -> int:
-    """Open the window (on `project_path` when given), offer crash recovery, run the event loop."""
+def leave_process(code: int) -> None:
+    """End the process at once, skipping the interpreter's teardown.
+
+    Measured on Quit (benchmarks/README.md, "Quit"): the window closes in about 0.2 s, and then tearing
+    down the interpreter (torch, sympy, scipy, pyqtgraph, every Qt wrapper) took 3 to 8 s, during which the
+    window was gone but the process was not. Everything that must reach the disk has been written by then:
+    the window's closeEvent saves its state and shuts down autosave and training (their threads joined), and
+    run_gui syncs the settings. A daemon thread still importing torch is simply dropped (a normal exit
+    would have had to wait for it: finalising a half-imported torch can crash)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run_gui(project_path: str | os.PathLike | None = None, launched_at: float | None = None, *,
+            exit_process: bool = False) -> int:
+    """Open the window (on `project_path` when given), offer crash recovery, run the event loop.
+    `exit_process` (the `layerloom` command): end the process as soon as the loop returns (leave_process)."""
     from app.autosave import Autosaver
     from app.crash_report import CrashReporter
     from app.main_window import MainWindow
@@ -189,6 +205,9 @@ def run_gui(project_path: str | os.PathLike | None = None, launched_at: float | 
         code = app.exec()
     finally:
         reporter.uninstall()
+        window.settings.sync()  # QSettings writes on destruction, which leave_process skips
+        if exit_process:
+            leave_process(code)
         for thread in warmup:  # never leave the interpreter while torch is half imported
             thread.join(timeout=60)
     return code

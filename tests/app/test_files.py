@@ -389,3 +389,7 @@ def test_the_gui_starts_and_paints(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "window painted after" in result.stderr
     assert not list((tmp_path / "state").glob("autosave-*"))  # the clean exit left no autosave or lock
+    # The process ends without the interpreter's teardown (app.main.leave_process): what Quit saves is on
+    # disk all the same.
+    settings = (tmp_path / "config" / "LayerLoom.ini").read_text(encoding="utf-8")
+    assert "geometry=" in settings and "state=" in settings
