@@ -1,4 +1,5 @@
-"""The one place where engine events become Qt signals (STYLE.md item 2).
+"""The one place where engine events become Qt signals (graph_engine knows no Qt: it
+announces changes through plain events).
 
 The scene and panels connect to these signals; nothing else in app/ subscribes to engine events directly.
 """

@@ -1,4 +1,5 @@
-"""Undoable edits: each command calls one public Graph method (STYLE.md item 3).
+"""Undoable edits: each command calls one public Graph method (never a graphics item:
+the scene follows the graph's events).
 
 Commands never touch graphics items; the scene follows the model through the bridge. Multi-step edits are
 QUndoStack macros built by app.document.Document.

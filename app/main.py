@@ -1,7 +1,8 @@
 """Starting the GUI: the QApplication and its look, the main window, crash handling and recovery, warming
 torch in the background; and rendering the window to a PNG for `layerloom gui --screenshot`.
 
-Start-up budget (DESIGN section 8: window painted <= 1.0 s after launch). Nothing here imports torch. Once the
+Start-up budget: the window painted <= 1.0 s after launch (benchmarks/bench_canvas.py measures it, see
+benchmarks/README.md). Nothing here imports torch. Once the
 window has been painted, a background thread imports torch and builds a tiny optimizer: the first optimizer
 construction imports torch._dynamo (~1.3 s), which would otherwise stall the GUI at the first build or run.
 """

@@ -7,7 +7,7 @@ The project: Input [16, 8, 8] -> 50 instances of `Unit` in a chain -> Output. `U
 (Conv2d 3x3 with `out_channels: "$channels"`, BatchNorm2d, ReLU, Dropout, repeated) between its BlockInput and
 BlockOutput. Measured (median, wall clock):
 - full check: a freshly loaded project (empty block cache) checked by a new Checker; budget <= 100 ms
-  (DESIGN.md section 8: "check, 50 block instances x 20 layers");
+  (benchmarks/README.md: "check, 50 block instances x 20 layers");
 - with one Checker kept alive (what the app does): `check()` after an edit inside the definition (a Dropout's
   p, alternating), which re-checks the definition once and re-infers the 50 instances; budget <= 20 ms;
 - the same after an edit that changes the block's output shape (the last Conv2d's out_channels), so the first

@@ -1,4 +1,4 @@
-"""The canvas with 1000 nodes, and the window's start-up (DESIGN.md section 8 budgets).
+"""The canvas with 1000 nodes, and the window's start-up (benchmarks/README.md budgets).
 
     cd /work/main && .venv/bin/python benchmarks/bench_canvas.py            # ~30 s
     cd /work/main && .venv/bin/python benchmarks/bench_canvas.py --quick    # smoke run, a few seconds
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     print(ratio_line("fit-all repaint", median(fit_times), FIT_BUDGET_MS, "ms"))
     print(ratio_line("window painted after launch", median(seen), LAUNCH_BUDGET_S, "s"))
     if torch_imported:
-        print("NOTE: torch was imported before the first paint (DESIGN section 8 wants it lazy)")
+        print("NOTE: torch was imported before the first paint (the start-up budget wants it lazy)")
     return 0
 
 

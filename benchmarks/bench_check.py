@@ -16,7 +16,7 @@ Measured (median over repetitions, each on fresh state where it matters):
   * a param edit (`graph.set_param`) on a Linear in the middle: ~half the graph lies downstream of it,
   * a param edit on the last Linear, just before the Output,
   * a param edit on the first Linear (the stem): everything lies downstream of it, the worst case,
-  budget <= 5 ms each (DESIGN.md section 8: "check after one edit, 1000-node graph");
+  budget <= 5 ms each (benchmarks/README.md: "check after one edit, 1000-node graph");
   * removing the skip edge of a block in the middle, and adding it back (structural edits: networkx runs
     again); no budget, reported.
 The edit itself (set_param, remove_edge, add_edge, with the events it emits) is timed separately and shown.

@@ -14,7 +14,7 @@ Both hand-written models get the built model's weights (`load_state_dict(strict=
 and the same input batch; their outputs are compared before timing. One timed step is zero_grad, forward,
 `out.square().mean()`, backward. After a warm-up the models run in rotating interleaved order (A B C,
 B C A, C A B, ...), each sample a block of several steps; the table reports the median time per step of
-each model and the ratio built / hand-written of the medians (budget <= 1.02, DESIGN.md section 8), plus the
+each model and the ratio built / hand-written of the medians (budget <= 1.02, benchmarks/README.md), plus the
 median and 25th-75th percentiles of the per-round ratios (built / reference within one round), and the
 ratio of the medians of process CPU time (time.process_time, which leaves out time spent waiting for a core).
 These are checks on the noise: when they disagree with the ratio by more than 0.02, or wall time is well

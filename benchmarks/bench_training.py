@@ -15,7 +15,7 @@ The two are interleaved epoch by epoch, so a busy machine disturbs both alike: a
 epoch is timed from the end of the previous hand epoch to the end of the engine's epoch-end work, so it covers
 everything the engine does (flag checks, train accuracy, validation, the record, the best-weight copy,
 schedules, events). The first epoch of every run is a warm-up and is dropped. Reported: median ms per epoch of
-each, the ratio of the medians (budget <= 1.05, DESIGN.md section 8), the median and quartiles of the
+each, the ratio of the medians (budget <= 1.05, benchmarks/README.md), the median and quartiles of the
 per-epoch ratios (a noise check), and samples/s. A second row per model, informational, runs the engine with
 a listener (a StepEvent every step and probes every 50 steps, what the GUI asks for). Both loops use the
 engine's own thread count (`sensible_threads()`: 1 on a 2-core machine) unless `--threads N` says otherwise.

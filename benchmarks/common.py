@@ -1,6 +1,6 @@
 """Helpers shared by the benchmark scripts: project-dict builders, timing, and the printed table.
 
-Benchmarks report ratios measured in one run (DESIGN.md section 8); nothing here asserts a time.
+Benchmarks report ratios measured in one run (the budgets: benchmarks/README.md); nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-# ---- project dicts (format_version 1, DESIGN.md section 2) -----------------------------------------------
+# ---- project dicts (format_version 1, docs/FILE_FORMAT.md) -----------------------------------------------
 
 
 def node(node_id: str, op: str, **params: Any) -> dict[str, Any]:

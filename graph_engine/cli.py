@@ -1,4 +1,4 @@
-"""The `layerloom` command (DESIGN.md section 7).
+"""The `layerloom` command (`layerloom --help` lists the commands; README.md shows them in use).
 
     layerloom check PROJECT                  validate; exit 0 valid, 1 invalid, 2 unreadable / not ours / newer
     layerloom summary PROJECT                per-layer table: output shape, params, FLOPs, totals, memory
@@ -593,7 +593,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _route_bare_project(argv: list[str]) -> list[str]:
-    """`layerloom PROJECT` means `layerloom gui PROJECT` (DESIGN section 7)."""
+    """`layerloom PROJECT` means `layerloom gui PROJECT`."""
     first = argv[0]
     if first in COMMANDS or first.startswith("-"):
         return argv

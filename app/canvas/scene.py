@@ -1,4 +1,5 @@
-"""The canvas scene: a projection of the document's graph (STYLE.md item 4).
+"""The canvas scene: a projection of the document's graph (items emit intent, only the
+document pushes commands; gestures live in interactions.py).
 
 `CanvasScene` builds one `NodeItem` per node and one `EdgeItem` per edge, then follows the model through the
 document's bridge signals and `checked` results. It never writes the model: gestures end in Document calls

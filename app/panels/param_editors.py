@@ -1,4 +1,4 @@
-"""One editor widget per ParamKind, generated from a layer's spec (STYLE.md item 6: the spec holds no widget).
+"""One editor widget per ParamKind, generated from a layer's spec (the spec holds no widget).
 
 `editor_for(param)` returns a `ParamEditor`. The inspector shows the model's value with `show_value` (which
 emits nothing) and listens to `committed(value)`, emitted once per finished edit (Enter, focus leaving the

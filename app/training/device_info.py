@@ -68,8 +68,8 @@ def describe_choices() -> list[DeviceChoice]:
 
 
 def warm_optimizer() -> None:
-    """Build and step a tiny Adam: the first optimizer construction imports torch._dynamo (~1.3 s, DESIGN.md
-    section 8), which must not happen in the first run's thread while the GUI waits for the GIL."""
+    """Build and step a tiny Adam: the first optimizer construction imports torch._dynamo (~1.3 s), which
+    must not happen in the first run's thread while the GUI waits for the GIL."""
     import torch
 
     weight = torch.nn.Parameter(torch.zeros(4))

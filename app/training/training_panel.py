@@ -3,8 +3,8 @@ overfitting warning) over the project's training settings (dataset with preview,
 schedule, epochs, batch size, validation split, seed, augmentation, device).
 
 Settings are data: the form is built from `graph_engine.training.settings_spec.SETTINGS` (sections, labels,
-one catalog `Param` each) shown by the inspector's own editors (`param_editors.editor_for`, STYLE.md item 6);
-the dataset's params come from the dataset registry, the augmentation's from
+one catalog `Param` each) shown by the inspector's own editors (`param_editors.editor_for`; the spec holds
+no widget); the dataset's params come from the dataset registry, the augmentation's from
 `graph_engine.data.AUGMENT_PARAMS`. Dataset params of kind "path" get a line edit with a browse button, "text"
 a line edit. Nothing here declares a setting, a default or a range.
 

@@ -5,7 +5,7 @@
     worker.steps.connect(...); worker.ended.connect(thread.quit); thread.start()
     worker.pause(); worker.resume(); worker.stop()    # from the GUI thread, any time
 
-Signals (napari `thread_worker` style, STYLE.md item 10), all emitted from the worker thread and delivered
+Signals (in the style of napari's `thread_worker`), all emitted from the worker thread and delivered
 queued to receivers in the GUI thread, in the engine's order:
 - `started(StartedEvent)`;
 - `steps(list[StepEvent])`: step metrics *batched*: the listener collects StepEvents and emits at most one
@@ -55,7 +55,7 @@ from graph_engine.training.events import (
     StoppedEvent,
 )
 
-STEP_INTERVAL_S = 0.1  # at most ~10 step batches a second (DESIGN.md section 6)
+STEP_INTERVAL_S = 0.1  # at most ~10 step batches a second: the GUI thread is never flooded
 PROBE_INTERVAL_S = 0.25  # at most ~4 probes a second
 
 

@@ -35,7 +35,8 @@ _counter = 0
 
 
 def generate_code(project: Project, result: CheckResult | None = None) -> str:
-    """The project as a standalone Python module (see DESIGN.md section 5 for the contract)."""
+    """The project as a standalone Python module: a class named after the project, create_model(),
+    example_inputs() and a runnable __main__; it imports torch alone."""
     return print_program(lower(project, result))
 
 

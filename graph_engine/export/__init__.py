@@ -1,4 +1,4 @@
-"""Exports that run anywhere, each checked against the in-app model (DESIGN.md sections 5 and 7).
+"""Exports that run anywhere, each checked against the in-app model (docs/DECISIONS.md, "Export and import").
 
     from graph_engine.export import export_onnx, write_train_script, export_bundle, verify_code, verify_onnx
 

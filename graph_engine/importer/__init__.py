@@ -1,4 +1,5 @@
-"""Importing existing PyTorch models as LayerLoom projects (torch.fx), DESIGN.md section 7.
+"""Importing existing PyTorch models as LayerLoom projects (torch.fx); see docs/DECISIONS.md,
+"Importing real models".
 
     from graph_engine.importer import import_file, save_import, ImportReport
     result = import_file("net.py", "Net", input_shapes=[(1, 28, 28)])

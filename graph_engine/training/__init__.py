@@ -1,4 +1,4 @@
-"""Headless training (DESIGN.md section 6): a plain loop with events, pause/resume/stop, probes, checkpoints.
+"""Headless training: a plain loop with events, pause/resume/stop, probes, checkpoints.
 
     from graph_engine.training import Trainer, TrainingConfig, resume
     result = Trainer(project, listener=on_event, run_dir="runs/a").run()

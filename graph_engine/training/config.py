@@ -1,4 +1,4 @@
-"""The training settings of a project (`project.training`, DESIGN.md section 2), parsed and checked. Their
+"""The training settings of a project (`project.training`, docs/FILE_FORMAT.md), parsed and checked. Their
 defaults, ranges and choices are described in settings_spec.py (one place for the parser, the app and the CLI).
 
     config = TrainingConfig.from_project(project)        # defaults for missing fields
@@ -275,7 +275,7 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
         training = {}
     if not isinstance(training, Mapping):
         raise TrainingConfigError("the training section must be an object such as {\"epochs\": 20}", "training",
-                                  "see DESIGN.md section 2 for its keys")
+                                  "see docs/FILE_FORMAT.md (training) for its keys")
     for key in training:
         if key not in KEYS:
             raise TrainingConfigError(f"there is no training setting {_show(key)}", f"training.{key}",

@@ -15,7 +15,7 @@ What it does, in order:
 - data: `load_dataset(training.dataset, the Input's shape and dtype)`, autoencoder targets when the task is
   autoencoder, a seeded split, then the tensors are moved to the device once. Batches are index slices of
   those tensors with a permutation from a seeded torch.Generator (a DataLoader over in-memory tensors costs
-  1.32x, DESIGN.md section 8). A final batch of a single sample is skipped (BatchNorm cannot train on it);
+  1.32x; budgets: benchmarks/README.md). A final batch of a single sample is skipped (BatchNorm cannot train on it);
 - device: `auto` = cuda, then mps, then cpu; float16 autocast with a GradScaler on CUDA only; intra-op threads
   set to `sensible_threads()` (or `num_threads`) for the run and restored afterwards;
 - each step: zero_grad, forward, loss, a finiteness check of the loss, backward, optional gradient clipping,

@@ -22,7 +22,7 @@ def e(src: str, dst: str, src_port: int = 0, dst_port: int = 0) -> dict[str, Any
 
 
 def basic_block() -> dict[str, Any]:
-    """conv-bn-relu-conv-bn + skip (DESIGN.md's BasicBlock, made a little deeper)."""
+    """conv-bn-relu-conv-bn + skip (torchvision's BasicBlock, made a little deeper)."""
     return {
         "doc": "two 3x3 convolutions with a skip connection",
         "params": {"channels": {"kind": "int", "default": 16, "min": 1}},

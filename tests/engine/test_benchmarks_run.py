@@ -1,6 +1,6 @@
 """The benchmark scripts still run (--quick) and print their ratio lines.
 
-Speed is measured by the scripts themselves (DESIGN.md section 8), never asserted here: these tests only keep
+Speed is measured by the scripts themselves (benchmarks/README.md), never asserted here: these tests only keep
 the scripts from rotting as the engine changes. They check the exit status and the shape of the output.
 """
 
@@ -53,7 +53,8 @@ def test_bench_canvas_quick_runs_and_prints_ratios():
                   "window painted after launch"):
         assert re.search(rf"^ratio {label} / budget: ", out, re.MULTILINE), (label, out)
     assert len(RATIO_LINE.findall(out)) == 5, out
-    # Not a timing: DESIGN section 8 wants torch imported lazily, after the window is painted.
+    # Not a timing: the start-up budget (benchmarks/README.md) wants torch imported lazily, after the
+    # window is painted.
     assert "torch imported before the window was painted: no" in out
 
 

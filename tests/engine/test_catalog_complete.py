@@ -1,4 +1,4 @@
-"""The catalog covers DESIGN.md section 3, every spec is well-formed data, and every op is property-tested."""
+"""The catalog covers the layers README.md lists, every spec is well-formed data, and every op is property-tested."""
 
 import re
 from pathlib import Path
