@@ -210,3 +210,24 @@ def test_freezing_a_layer_while_paused_stops_its_training(tmp_path):
     assert not torch.equal(final["fc2.weight"], at_edit["fc2.weight"])  # the rest trained on
     assert trainer.frozen_count == 2 * 16 + 16
     assert (tmp_path / "run" / ck.LAST_STATE).exists()  # the checkpoint holds the optimiser of the new net
+
+
+def test_augmentation_changes_while_paused_and_one_the_data_cannot_take_is_refused():
+    project = moons()
+    refused = []
+    trainer = Trainer(project, num_threads=1, probes=False)
+
+    def listen(event):
+        if isinstance(event, PausedEvent):
+            with pytest.raises(ProjectError) as info:  # shift needs images; moons is 2-D points
+                trainer.edit(training={**project.training, "augment": {"shift": 2}})
+            refused.append(info.value)
+            trainer.edit(training={**project.training, "augment": {"noise": 0.05}})
+            trainer.resume()
+
+    trainer.add_listener(listen)
+    trainer.pause_at(EDIT_STEP)
+    assert trainer.run().status == "finished"
+    assert refused[0].field == "training.augment" and "shift and flip need an image dataset" in str(refused[0])
+    [change] = trainer.changes
+    assert change["settings"]["augment"][1]["noise"] == 0.05 and trainer.config.augment_active
