@@ -3,11 +3,12 @@ it runs, and the gesture ends by calling one Document method or by refusing with
 
 NewLinkAction: a drag from an output port (or backwards from an input port). At drag start every candidate
 port is judged with `Document.connection_problem`: valid ones are highlighted, invalid ones dimmed and keep
-their reason. Ports nearest the press are judged first, synchronously; on a very large graph the rest are
-judged in slices of a few milliseconds on idle time, so the drag starts at once. Dropping on a valid port
-connects; on an invalid one refuses with the reason (a `message`, which the status bar shows) and adds
-nothing; on a node's body picks the first valid port of that node; on empty canvas asks for the quick-add
-popup wired to the dragged port. The reason shown as a tooltip while the drag hovers an invalid port goes
+their reason. Ports nearest the press are judged first, synchronously (the nearest SYNC_PORTS at once, so a
+graph of ordinary size is judged in full before the first mouse move however busy the machine is); on a very
+large graph the rest are judged in slices of a few milliseconds on idle time, so the drag starts at once.
+Dropping on a valid port connects; on an invalid one refuses with the reason (a `message`, which the status
+bar shows) and adds nothing; on a node's body picks the first valid port of that node; on empty canvas asks
+for the quick-add popup wired to the dragged port. The reason shown as a tooltip while the drag hovers an invalid port goes
 away when the drag ends or is cancelled (a tooltip left at the drop point floated over the canvas until the
 mouse happened to move far enough).
 """
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from app.canvas.scene import CanvasScene
 
 SLICE_SECONDS = 0.008
+# At drag start at least this many of the nearest ports are judged before the time slice counts, so on any
+# graph of ordinary size every port is judged at once however busy the machine is (the time slices only
+# matter for very large graphs).
+SYNC_PORTS = 64
 SNAP_PIXELS = 16.0  # a drop this close to a port (in screen pixels) lands on it
 _PENDING = object()
 
@@ -88,7 +93,7 @@ class NewLinkAction(QObject):
         self._pending = [p for _, p in reversed(candidates)]  # nearest last: pop() takes it first
         for port in self._pending:
             self._verdicts[port] = _PENDING
-        self._judge_some()
+        self._judge_some(at_least=SYNC_PORTS)
         self.rubber.setPath(bezier_path(start, start))
 
     def _judge(self, port: PortItem) -> str | None:
@@ -100,13 +105,15 @@ class NewLinkAction(QObject):
             self._touched.append(port)
         return verdict  # type: ignore[return-value]
 
-    def _judge_some(self) -> None:
+    def _judge_some(self, at_least: int = 0) -> None:
         deadline = time.perf_counter() + SLICE_SECONDS
+        judged = 0
         while self._pending and not self.finished:
             port = self._pending.pop()
             if port.scene() is self.scene:
                 self._judge(port)
-            if time.perf_counter() > deadline:
+            judged += 1
+            if judged >= at_least and time.perf_counter() > deadline:
                 break
         if self._pending and not self.finished:
             self._timer.start()
