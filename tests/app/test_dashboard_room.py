@@ -127,3 +127,46 @@ def test_a_finished_run_shows_its_final_state_and_one_status_everywhere(qtbot):
     item = window.runs_panel.item_for(run)
     assert item.text(4) == "3/3" and item.text(6) == state.label
     window.training_session.shutdown(60_000)
+
+
+@pytest.mark.slow
+def test_screenshots_of_a_run_in_progress_and_finished(qtbot, tmp_path):
+    """docs/screenshots/train_in_progress.png and train_finished.png (rewritten only with
+    LAYERLOOM_SCREENSHOTS=1): cnn_digits in the Train perspective at 1400x900, the cards with their shapes."""
+    import os
+    from pathlib import Path
+
+    from PySide6.QtCore import QTimer
+
+    from app.training.run_status import run_status
+
+    out = Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get(
+        "LAYERLOOM_SCREENSHOTS") == "1" else tmp_path
+    window = new_window(qtbot)
+    assert window.new_from_template("cnn_digits")
+    window.document.set_training_settings({"epochs": 12})
+    window.show_training_panel()
+    session = window.training_session
+    shots: dict = {}
+
+    def look() -> None:  # in the GUI thread while the run goes on
+        run = session.current
+        if run is not None and run.current_epoch >= 5 and "mid" not in shots:
+            window.dashboard.flush()
+            shots["mid"] = (window.grab(), run_status(run).text, window.canvas.zoom())
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(50)
+    with qtbot.waitSignal(session.run_ended, timeout=300_000):
+        window.training_panel.start()
+    timer.stop()
+    window.dashboard.flush()
+    assert "mid" in shots, "the run ended before its 5th epoch was seen"
+    mid, mid_status, mid_zoom = shots["mid"]
+    assert mid_status.startswith("Running · epoch") and mid_zoom >= LOD_TEXT
+    assert window.canvas.zoom() >= LOD_TEXT and run_status(session.latest).text.startswith("Finished · epoch 12 / 12")
+    end = window.grab()
+    assert (mid.width(), mid.height()) == (end.width(), end.height()) == (1400, 900)
+    assert mid.save(str(out / "train_in_progress.png")) and end.save(str(out / "train_finished.png"))
+    window.training_session.shutdown(60_000)
