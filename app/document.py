@@ -91,6 +91,7 @@ class Document(QObject):
         apply_missing_positions(self.project.graph)
         self.graph = self.project.graph  # the graph the canvas shows and edits (see level_path)
         self._levels: list[str] = []  # instance ids from the project graph down to the shown definition
+        self._network = "generator"  # a GAN project's canvas shows its generator (the project graph) or discriminator
         self.path = path
         self.bridge = GraphBridge(self.graph, self, project=self.project)
         self.undo_stack = QUndoStack(self)
@@ -146,16 +147,50 @@ class Document(QObject):
         self.result = self.checker.check()
         if self._levels and self._valid_depth() < len(self._levels):
             self._go_to_depth(self._valid_depth())  # an undo took away the block being shown
-        self.view_result = level_result(self.project, self._levels, self.result) if self._levels else self.result
+        self.view_result = self._view_result()
         self.checked.emit(self.result)
         return self.result
+
+    # ---- a GAN's two networks ------------------------------------------------------------------------------
+
+    @property
+    def network(self) -> str:
+        """"generator" (the project graph, every project's) or "discriminator" (a GAN's second network)."""
+        return self._network
+
+    def show_network(self, network: str) -> None:
+        """Show (and edit) the generator or the discriminator of a GAN project (graph_engine/gan.py)."""
+        if network not in ("generator", "discriminator"):
+            raise ValueError(network)
+        if network == "discriminator" and self.project.discriminator is None:
+            raise EditRefused("this project has no discriminator (a GAN template such as gan_digits has one)")
+        if network == self._network:
+            return
+        self._network = network
+        self._levels = []
+        self._show_level()
+
+    def _root_graph(self):
+        return self.project.discriminator if self._network == "discriminator" else self.project.graph
+
+    def _view_result(self) -> CheckResult:
+        """What the shown graph's cards and problems show: a definition's level, or the discriminator checked
+        on its own with how it fits the generator (its input shape, its one score)."""
+        if self._network == "discriminator":
+            from graph_engine.gan import discriminator_project, gan_diagnostics
+            from graph_engine.validation import check
+
+            result = check(discriminator_project(self.project))
+            result.diagnostics.extend(gan_diagnostics(self.project, self.result))
+            return result
+        return level_result(self.project, self._levels, self.result) if self._levels else self.result
 
     # ---- levels of the block hierarchy ----------------------------------------------------------------------
 
     @property
     def level_path(self) -> list[tuple[str, str]]:
         """(instance id, definition name) from the project graph down to the shown definition; [] at the top."""
-        out, graph = [], self.project.graph
+        out, graph = [], self._root_graph()
         for instance_id in self._levels:
             node = graph.node(instance_id)
             out.append((instance_id, node.block))
@@ -172,6 +207,8 @@ class Document(QObject):
         node = self.graph.nodes.get(instance_id)
         if node is None or node.op != "Block":
             raise EditRefused("select one block instance to enter")
+        if self._network == "discriminator":
+            raise EditRefused("a block used by the discriminator is edited from the generator's graph")
         if node.block not in self.project.blocks:
             raise EditRefused(f"there is no block {node.block!r} in this project")
         self._levels.append(instance_id)
@@ -188,7 +225,7 @@ class Document(QObject):
         """Show the definition reached through `instance_ids` from the project graph ([] for the project)."""
         if list(instance_ids) == self._levels:
             return
-        graph = self.project.graph
+        graph = self._root_graph()
         for instance_id in instance_ids:
             node = graph.nodes.get(instance_id)
             if node is None or node.op != "Block" or node.block not in self.project.blocks:
@@ -219,7 +256,7 @@ class Document(QObject):
 
     def _valid_depth(self) -> int:
         """How many levels of `_levels` still lead to a definition (undo can remove instances or blocks)."""
-        graph = self.project.graph
+        graph = self._root_graph()
         for depth, instance_id in enumerate(self._levels):
             node = graph.nodes.get(instance_id)
             defn = self.project.blocks.get(node.block) if node is not None and node.op == "Block" else None
@@ -229,7 +266,7 @@ class Document(QObject):
         return len(self._levels)
 
     def _level_graph(self):
-        graph = self.project.graph
+        graph = self._root_graph()
         for instance_id in self._levels:
             graph = self.project.blocks.definition(graph.node(instance_id).block).graph
         return graph
@@ -244,7 +281,7 @@ class Document(QObject):
         self.graph = graph
         self.bridge.retarget(graph)
         self.result = self.checker.check()
-        self.view_result = level_result(self.project, self._levels, self.result) if self._levels else self.result
+        self.view_result = self._view_result()
         self.level_changed.emit()
         self.checked.emit(self.result)
         if select is not None and select in graph:

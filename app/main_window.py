@@ -293,6 +293,8 @@ class MainWindow(QMainWindow):
             icon_name="zoom-out")
         add("zoom_reset", "&Actual Size", lambda: self._canvas_do("zoom_reset"), shortcuts=[QKeySequence("Ctrl+0")],
             tip="Zoom to 100%")
+        add("show_discriminator", "&Discriminator (GAN)", self.toggle_discriminator,
+            tip="Show and edit a GAN's discriminator on the canvas (off: its generator)").setCheckable(True)
         add("tidy", "&Tidy Up Layout", self.tidy_up, shortcuts=[QKeySequence("Ctrl+L")], icon_name="tidy",
             tip="Lay the network out left to right")
         add("reset_layout", "&Reset Panel Layout", self.reset_layout,
@@ -375,6 +377,8 @@ class MainWindow(QMainWindow):
         view_menu.addActions([a["perspective_design"], a["perspective_train"]])
         view_menu.addSeparator()
         view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"], a["zoom_reset"]])
+        view_menu.addSeparator()
+        view_menu.addAction(a["show_discriminator"])
         view_menu.addSeparator()
         view_menu.addAction(a["tidy"])
         view_menu.addSeparator()
@@ -620,6 +624,21 @@ class MainWindow(QMainWindow):
         for name in ("cut", "copy", "duplicate", "delete"):
             self.actions_by_name[name].setEnabled(has_selection)
         self._update_paste()
+        gan = self.actions_by_name["show_discriminator"]  # a GAN project's second network (graph_engine/gan.py)
+        gan.setEnabled(editing and self.document is not None and self.document.project.discriminator is not None)
+        gan.setChecked(self.document is not None and self.document.network == "discriminator")
+
+    def toggle_discriminator(self) -> None:
+        """Switch the canvas between a GAN's generator and its discriminator."""
+        if self.document is None:
+            return
+        wanted = "generator" if self.document.network == "discriminator" else "discriminator"
+        try:
+            self.document.show_network(wanted)
+        except EditRefused as exc:
+            self.show_message(str(exc))
+        self._update_actions()
+        self.show_message(f"showing the {self.document.network}")
 
     def _update_paste(self) -> None:
         """Paste is enabled only while the clipboard holds layers (followed through dataChanged)."""

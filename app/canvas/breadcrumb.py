@@ -67,6 +67,18 @@ class BreadcrumbBar(QFrame):
         self.show()
         self.adjustSize()
 
+    def show_network(self, project_name: str, network: str) -> None:
+        """A GAN's second network on the canvas: say which one, and how to go back."""
+        self.set_path(project_name, [])
+        label = QLabel(f"<b>{html.escape(project_name or 'Project')} {SEPARATOR} {html.escape(network)}</b>", self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        self._layout.addWidget(label)
+        self.crumbs.append(label)
+        self.hint.setText("  the GAN's discriminator · View > Discriminator shows the generator again")
+        self._layout.addWidget(self.hint)
+        self.show()
+        self.adjustSize()
+
     def fit_width(self, width: int) -> None:
         """Size to the crumbs; the hint goes when the bar would not fit in `width` (a narrow canvas)."""
         self.hint.setVisible(True)

@@ -382,7 +382,10 @@ class CanvasView(QGraphicsView):
         doc = self.document
         path = doc.level_path if doc.current_block is None or doc.current_block in doc.project.blocks else []
         count = len(doc.project.blocks.instances(path[-1][1])) if path else 0
-        self.breadcrumb.set_path(doc.project.name, path, count)
+        if doc.network == "discriminator":
+            self.breadcrumb.show_network(doc.project.name, doc.network)
+        else:
+            self.breadcrumb.set_path(doc.project.name, path, count)
         self._position_overlays()
 
     def enter_selected_block(self) -> bool:
