@@ -57,6 +57,9 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(-1.0)
+        # Cached like the cards (node_item.py): an antialiased curve and its label are blitted on repaints;
+        # adjust() (an end moved) changes the geometry, which redraws the pixmap.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.adjust()
 
     # ---- geometry ----------------------------------------------------------------------------------------

@@ -269,7 +269,8 @@ class CanvasScene(QGraphicsScene):
     def set_colors(self, colors: CanvasColors) -> None:
         """Repaint with another palette (the view calls this when the system palette changes)."""
         self.colors = colors
-        self.update()
+        for item in self.items():
+            item.update()  # the items cache their drawing (node_item.py): each must redraw with the new colours
 
     # ---- selection both ways -----------------------------------------------------------------------------
 

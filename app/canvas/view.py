@@ -38,6 +38,7 @@ from PySide6.QtGui import (
     QPainter,
     QPen,
     QPixmap,
+    QPixmapCache,
     QTransform,
     QWheelEvent,
 )
@@ -65,6 +66,7 @@ WHEEL_BASE = 1.0015  # zoom factor per eighth of a degree: one notch (120) is ~1
 GRID = 20.0
 GRID_MIN_PIXELS = 14.0
 GRID_TILE_INSET = 2.0  # the dots sit this far inside their tile so none is cut at its edge
+PIXMAP_CACHE_KB = 64 * 1024
 SCENE_EXTENT = 1.0e6  # the view scrolls over this square, so panning never hits an edge
 NUDGE = 10.0
 NUDGE_FAR = 50.0
@@ -101,6 +103,9 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        # The items cache their drawing as pixmaps in QPixmapCache (node_item.py); its 10 MB default holds
+        # about one screenful of cards at 100% and would then evict and redraw them on every repaint.
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
         self.setAcceptDrops(True)
@@ -408,7 +413,6 @@ class CanvasView(QGraphicsView):
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         colors = self.canvas.colors
-        painter.fillRect(rect, colors.background)
         zoom = self.zoom()
         step = GRID
         while step * zoom < GRID_MIN_PIXELS:
@@ -416,7 +420,8 @@ class CanvasView(QGraphicsView):
         # The dots are one pre-drawn tile of 5 x 5 grid cells (a major dot and 24 minor ones), tiled in device
         # pixels by one fill: drawing each dot with a wide cosmetic pen cost ~30 ms per full repaint. The tile
         # is a whole number of pixels, so far from the origin the dots drift by under a pixel per tile from
-        # the exact scene grid; nothing is placed on the grid, so that cannot be seen.
+        # the exact scene grid; nothing is placed on the grid, so that cannot be seen. The tile is opaque (the
+        # background colour under its dots), so this one fill paints the background too.
         period = 5 * step
         tile = self._grid_tile(step * zoom, colors)
         anchor = self.mapFromScene(QPointF(math.floor(rect.left() / period) * period,
@@ -425,19 +430,19 @@ class CanvasView(QGraphicsView):
         brush.setTransform(QTransform.fromTranslate(anchor.x() - GRID_TILE_INSET, anchor.y() - GRID_TILE_INSET))
         painter.save()
         painter.resetTransform()
-        painter.fillRect(self.mapFromScene(rect).boundingRect(), brush)
+        painter.fillRect(self.mapFromScene(rect).boundingRect().adjusted(-1, -1, 1, 1), brush)  # no rounded-off sliver
         painter.restore()
 
     def _grid_tile(self, cell: float, colors: CanvasColors) -> QPixmap:
         size = max(1, round(5 * cell))
         ratio = self.devicePixelRatioF()
-        key = (size, ratio, colors.grid.rgba())
+        key = (size, ratio, colors.grid.rgba(), colors.background.rgba())
         cached = self._grid_tiles.get(key)
         if cached is not None:
             return cached
         tile = QPixmap(round(size * ratio), round(size * ratio))
         tile.setDevicePixelRatio(ratio)
-        tile.fill(Qt.GlobalColor.transparent)
+        tile.fill(colors.background)
         p = QPainter(tile)
         faint = QColor(colors.grid)
         faint.setAlphaF(0.55)
