@@ -110,6 +110,9 @@ class _Decider:
                     return refs.Expr(f"{factor} * {param}")
         if _same(values):
             return values[0]
+        for name, getter_ in self.hidden:  # a size already passed in (conv1 and downsample read the same input)
+            if all(repr(getter_(run)) == repr(v) for run, v in zip(self.runs, values, strict=True)):
+                return refs.Expr(name)
         name = self.ns.create(label if label not in self.ns._used or alt is None else alt)
         self.hidden.append((name, getter))
         return refs.Expr(name)
@@ -136,7 +139,7 @@ def _lower_definition(library, defn, runs, infos, block_names) -> tuple[BlockCla
                         f"{instr.result} in block {defn.name}: {key} differs between the block's instances, "
                         f"which one {defn.name} class cannot express", [])
         elif isinstance(instr.spec, BlockSpec):
-            _nested_constructor(library, decider, instr, raw_params, runs, infos, defn.sequential)
+            _nested_constructor(library, decider, instr, raw_params, runs, infos, defn.sequential is True)
         elif instr.spec.arguments is not None:
             # A custom argument rule may compute with the values, so it gets numbers: they must agree.
             for key in instr.params:
@@ -158,6 +161,8 @@ def _lower_definition(library, defn, runs, infos, block_names) -> tuple[BlockCla
     signature += [(k, None) for k in info.params if k not in info.defaults]
     signature += [(k, format_value(_literal(info.defaults[k]))) for k in info.params if k in info.defaults]
     items = _sequential_items(defn, body) if defn.sequential else None
+    if defn.sequential == "named":
+        return BlockClass(defn.name, defn.doc, signature, placeholders, body, ret, None, True), info
     return BlockClass(defn.name, defn.doc, signature, placeholders, body, ret, items), info
 
 

@@ -52,8 +52,9 @@ def parse_blocks(data: Any) -> BlockLibrary:
             raise ProjectError(f"the blocks hold more than {MAX_NODES} nodes", field="blocks")
         params = _parse_params(name, item.get("params", {}), data)
         sequential = item.get("sequential", False)
-        if not isinstance(sequential, bool):
-            raise ProjectError(f"sequential of block {name} must be true or false", field=f"{where}.sequential")
+        if not isinstance(sequential, bool) and sequential != "named":
+            raise ProjectError(f"sequential of block {name} must be true, \"named\" or false",
+                               field=f"{where}.sequential")
         extra = {k: v for k, v in item.items() if k not in DEF_KEYS}
         library.add(BlockDef(name, graph, params, doc, extra, sequential), check_name=False)
     return library
@@ -101,7 +102,7 @@ def blocks_to_dict(library: BlockLibrary) -> dict[str, Any]:
         if defn.doc:
             item["doc"] = defn.doc
         if defn.sequential:
-            item["sequential"] = True
+            item["sequential"] = defn.sequential
         item["params"] = {p.name: param_to_dict(p) for p in defn.params.values()}
         item["graph"] = graph_to_dict(defn.graph)
         for key, value in defn.extra.items():

@@ -57,9 +57,10 @@ class BlockDef:
     params: dict[str, BlockParam] = field(default_factory=dict)
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    # A sequential definition is a chain whose layers are numbered, not named: generated as an nn.Sequential
-    # subclass, so its state_dict keys are positions (`layer2.0.conv1.weight`, as torchvision's containers).
-    sequential: bool = False
+    # A sequential definition is a chain generated as an nn.Sequential subclass. True: its layers are numbered,
+    # so its state_dict keys are positions (`layer2.0.conv1.weight`, as torchvision's containers); "named": keys
+    # are the node ids, as in any block, and the class needs no forward (DenseNet's `features`).
+    sequential: bool | str = False
 
     @property
     def inputs(self) -> list[str]:

@@ -68,9 +68,10 @@ class BlockClass:
     placeholders: list[Placeholder]
     body: list[CallModule | CallFunction]
     ret: Return
-    # A sequential block (an nn.Sequential subclass): the constructor of each item, in order; a repeated
-    # item is one `*[...]` entry. None for an ordinary block class.
+    # A numbered sequential block (an nn.Sequential subclass): the constructor of each item, in order; a
+    # repeated item is one `*[...]` entry. None for other block classes.
     items: list[str] | None = None
+    named_sequential: bool = False  # an nn.Sequential subclass whose items are attributes: no forward
 
     @property
     def modules(self) -> list[CallModule]:

@@ -92,7 +92,7 @@ def _block_class(block: BlockClass) -> list[str]:
     # A doc line from the file becomes a docstring only when it holds nothing that could end or escape the
     # literal; anything else is written through repr().
     doc = f'"""{block.doc}"""' if _PLAIN_DOC.match(block.doc) and not block.doc.endswith("'") else repr(block.doc)
-    base = "nn.Sequential" if block.items is not None else "nn.Module"
+    base = "nn.Sequential" if block.items is not None or block.named_sequential else "nn.Module"
     lines = [f"class {block.class_name}({base}):"]
     if block.doc:
         lines += [f"{INDENT}{doc}", ""]
@@ -107,6 +107,8 @@ def _block_class(block: BlockClass) -> list[str]:
                         f"{INDENT * 2})", "", ""]
     lines.append(f"{INDENT * 2}super().__init__()")
     lines += _init_lines(block.body)
+    if block.named_sequential:  # nn.Sequential calls its items in the order they were set
+        return lines + ["", ""]
     args = ", ".join(["self"] + [p.name for p in block.placeholders])
     lines += ["", f"{INDENT}def forward({args}):"]
     for instr in block.body:

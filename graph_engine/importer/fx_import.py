@@ -32,14 +32,15 @@ from pathlib import Path
 
 from torch import nn
 
-from graph_engine.errors import ProjectError
+from graph_engine.errors import GraphEditError, ProjectError
 from graph_engine.importer.checking import compare_outputs
+from graph_engine.importer.hierarchy import owners_from, rebuild
 from graph_engine.importer.loading import forget_module, load_module_object
 from graph_engine.importer.mapper import Mapper
 from graph_engine.importer.recording import BATCHES, record_runs
 from graph_engine.importer.report import ImportProblem, ImportReport, ImportResult
 from graph_engine.importer.saving import save_import, weights_path_for
-from graph_engine.importer.tracing import defaulted_arguments, trace_module, trace_problem, user_path
+from graph_engine.importer.tracing import ROOT, defaulted_arguments, trace_module, trace_problem, user_path
 from graph_engine.layout import apply_missing_positions
 from graph_engine.validation import check
 
@@ -100,10 +101,51 @@ def import_module(module: nn.Module, input_shapes: Sequence[Sequence[int]],
         problems = [ImportProblem(mapper.fx_name.get(d.node_id, d.node_id), mapper.target_of.get(d.node_id, "graph"),
                                   f"{d.message}" + (f" ({d.hint})" if d.hint else "")) for d in result.errors]
         raise ImportReport(source, problems)
-    apply_missing_positions(project.graph)
     state = mapper.state(module)
+    try:
+        return _hierarchical(module, mapper, project, source)
+    except (ImportReport, ProjectError, GraphEditError) as exc:
+        note = f"the import keeps the graph flat (its keys are node ids such as conv1_0.weight): {exc}"
+    apply_missing_positions(project.graph)
     diff = compare_outputs(module, project, result, state, source)
-    return ImportResult(project, state, diff, {user_path(k): v for k, v in mapper.module_nodes.items()})
+    return ImportResult(project, state, diff, {user_path(k): v for k, v in mapper.module_nodes.items()}, [note])
+
+
+def _hierarchical(module: nn.Module, mapper: Mapper, flat, source: str) -> ImportResult:
+    """The project with the module's hierarchy as blocks (hierarchy.py), checked and compared like the flat one;
+    it keeps the module's state_dict keys wherever the hierarchy allows, and says which ones it cannot."""
+    from graph_engine.project import class_name_for
+
+    owners = owners_from(flat.graph, mapper.module_of, mapper.fx_of)
+    weighted = set(mapper.module_nodes.values()) | set(mapper.tensor_state)
+    built = rebuild(flat, owners, module, class_name_for(flat.name), weighted)
+    project, prefixes = built.project, built.prefixes
+    result = check(project)
+    if not result.ok:
+        raise ProjectError("the hierarchy does not check: " + "; ".join(str(d) for d in result.errors[:3]))
+    apply_missing_positions(project.graph)
+    for defn in project.blocks:
+        apply_missing_positions(defn.graph)
+    state = {prefixes[node_id]: tensor.clone() for node_id, tensor in mapper.tensor_state.items()}
+    renamed: dict[str, str] = {}
+    for target, node_id in mapper.module_nodes.items():
+        path = user_path(target) if target != ROOT else ""
+        for key, value in mapper._module(target).state_dict().items():
+            state[f"{prefixes[node_id]}.{key}"] = value.detach().clone()
+        if path != prefixes[node_id]:
+            renamed[path or "(the module itself)"] = prefixes[node_id]
+    for node_id, attribute in mapper.tensor_source.items():
+        if attribute != prefixes[node_id]:
+            renamed[attribute] = prefixes[node_id]
+    diff = compare_outputs(module, project, result, state, source)
+    notes = list(built.notes)
+    if renamed:
+        shown = ", ".join(f"{a} -> {b}" for a, b in list(renamed.items())[:6])
+        more = f" and {len(renamed) - 6} more" if len(renamed) > 6 else ""
+        notes.append(f"{len(renamed)} of the module's layers or parameters are stored under other names "
+                     f"(a checkpoint of the module needs them renamed): {shown}{more}")
+    modules = {user_path(k): prefixes[v] for k, v in mapper.module_nodes.items()}
+    return ImportResult(project, state, diff, modules, notes)
 
 
 __all__ = ["ImportProblem", "ImportReport", "ImportResult", "forget_module", "import_file", "import_module",

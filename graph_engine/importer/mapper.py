@@ -71,6 +71,9 @@ class Mapper(CallHandlers):
         self.tensor_state: dict[str, torch.Tensor] = {}  # Parameter/PositionalEncoding node id -> its tensor
         self.last_ref: Ref | None = None  # the latest graph tensor: what a Parameter node takes the batch from
         self.variables = variable_names(gm.graph)
+        self.fx_of: dict[str, fx.Node] = {}  # node id -> the fx node it was made from (hierarchy.py reads its meta)
+        self.module_of: dict[str, str] = {}  # layer node id -> its module's path ("" for the traced module itself)
+        self.tensor_source: dict[str, str] = {}  # Parameter node id -> the attribute it was read from
 
     # ---- driving -----------------------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class Mapper(CallHandlers):
         spec = get_spec(op)
         self.nodes[node_id] = PendingNode(op, tidy_params(spec, params), inputs, n.name, target_text(self.gm, n))
         self.fx_name[node_id] = n.name
+        self.fx_of[node_id] = n
         self.target_of[node_id] = target_text(self.gm, n)
         return node_id
 
@@ -218,6 +222,7 @@ class Mapper(CallHandlers):
         self.parameters_used.add(t.base)
         node_id = self._add(n, "Parameter", {"shape": list(shape)}, [batch], name)
         self.tensor_state[node_id] = t.value.reshape(1, *shape).clone()
+        self.tensor_source[node_id] = t.base
         return Ref(node_id)
 
     def _expanded_parameter(self, n: fx.Node) -> Ref:
@@ -289,6 +294,7 @@ class Mapper(CallHandlers):
                               "use one layer per call")
         inputs = inputs if inputs is not None else self._module_inputs(n, op)
         node_id = self._add(n, op, params, inputs)
+        self.module_of[node_id] = "" if target == ROOT else user_path(target)
         if has_weights:
             self.module_nodes[target] = node_id
         if op in TUPLE_OPS:

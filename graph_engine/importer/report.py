@@ -53,7 +53,9 @@ class ImportResult:
     project: Project
     state: dict[str, torch.Tensor] = field(repr=False)  # keys == build_model(project).state_dict() keys
     max_abs_diff: float = 0.0  # between the module and build_model(project) + state, on a probe batch
-    modules: dict[str, str] = field(default_factory=dict)  # module path -> node id
+    modules: dict[str, str] = field(default_factory=dict)  # module path -> its layer's path in the project
+    # What the import says beside the result: keys of the module that could not be kept, and why.
+    notes: list[str] = field(default_factory=list)
 
 
 def short(value: Any) -> str:
