@@ -37,6 +37,16 @@ class _Required:
     def __repr__(self) -> str:
         return "REQUIRED"
 
+    # One object however it is copied: a deep copy of a block's params (BlockDef.copy) must still be `REQUIRED`.
+    def __copy__(self) -> _Required:
+        return self
+
+    def __deepcopy__(self, memo) -> _Required:
+        return self
+
+    def __reduce__(self) -> str:
+        return "REQUIRED"
+
 
 REQUIRED: Any = _Required()
 SAME: Any = object()  # Param.torch_default: torch's default equals ours

@@ -1,7 +1,8 @@
 """Step 6: the module hierarchy back as blocks, so an imported project keeps the source's state_dict keys.
 
 The mapper produces a flat graph; every node knows the module it came from (a layer: its module's path; any
-other op: the innermost module whose forward ran it, torch.fx's `nn_module_stack`). Here each submodule
+other op: the innermost module whose forward ran it, torch.fx's `nn_module_stack`; an op keeps the variable
+name the mapper gave it). Here each submodule
 becomes a Block instance whose id is its attribute name, so the built model's keys are the source's
 (`layer2.0.conv1.weight`), and a checkpoint of the original loads with strict=True into the exported class.
 
@@ -73,7 +74,7 @@ class Hierarchy:
 def rebuild(flat: Project, owners: dict[str, tuple[str, str]], source: nn.Module, class_name: str,
             weighted: set[str]) -> Hierarchy:
     """The hierarchical project for the flat one. `owners`: flat node id -> (owning module path, base name:
-    a layer's attribute name, an op's snake-case name); `weighted`: the flat nodes that hold state."""
+    a layer's attribute name, an op's variable name); `weighted`: the flat nodes that hold state."""
     graph = flat.graph.copy()
     owners = dict(owners)
     _chain_concats(graph)
@@ -93,13 +94,18 @@ def owners_from(graph: Graph, module_of: dict[str, str], fx_of: dict[str, Any]) 
             owners[node.id] = ("", node.id)
         elif path is not None:
             owner, _, name = path.rpartition(".")
+            while owner in layers:  # a layer inside a layer's own forward (timm's BatchNormAct2d.act)
+                owner, _, layer = owner.rpartition(".")
+                name = f"{layer}_{name}"
             owners[node.id] = (owner, name)
         else:
             fx_node = fx_of.get(node.id)
             stack = list((fx_node.meta.get("nn_module_stack") or {}) if fx_node is not None else {})
             owner = re.sub(r"@\d+$", "", stack[-1]) if stack else ""
-            name = _op_name(node.op)
-            if owner in layers:  # an op inside a layer's own forward (timm's BatchNormAct2d): beside that layer
+            # the mapper's id comes from the variable name in forward(); its suffix only made it unique
+            # in the flat graph, and copies of one block must get the same names
+            name = re.sub(r"_\d+$", "", node.id) or _op_name(node.op)
+            while owner in layers:  # an op inside a layer's own forward (ConvNeXt's LayerNorm2d): beside it
                 owner, _, layer = owner.rpartition(".")
                 name = f"{layer}_{name}"
             owners[node.id] = (owner, name)
@@ -477,7 +483,7 @@ class _Builder:
             node = rep["nodes"][c[0]]
             base = c[1] if fields.count(c[1]) == 1 else f"{node['id']}_{c[1]}"
             pname = suggest_id(base, set(params) | {d.name for d in self.defs} | {name})
-            params[pname] = self._param(pname, node, c[1], table[c])
+            params[pname] = self._param(pname, node, c[1])
             primary[pname] = c
             param_of[c] = pname
         refs = {c: f"${param_of[pc]}" + (f" * {k}" if k != 1 else "") for c, (pc, k) in uses.items()}
@@ -511,16 +517,16 @@ class _Builder:
         spec = get_spec(node["op"])
         return spec.param(key).default
 
-    def _param(self, name: str, node: dict[str, Any], key: str, values: list[Any]) -> BlockParam:
+    def _param(self, name: str, node: dict[str, Any], key: str) -> BlockParam:
+        # No default: every instance states its value (a catalog default is an editor's starting value, not
+        # the source module's), so the code reads BottleneckDownsample(in_channels=256, out_channels=128).
         if node["op"] == "Block":
             inner = next(d for d in self.defs if d.name == node["block"]).params[key]
-            kind, choices, default = inner.kind, inner.choices, inner.default
+            kind, choices = inner.kind, inner.choices
         else:
             param = get_spec(node["op"]).param(key)
-            kind, choices, default = param.kind.value, tuple(param.choices), param.default
-        if default is REQUIRED or repr(default) not in {repr(v) for v in values}:
-            default = REQUIRED
-        return BlockParam(name, kind, default, f"{node['id']}.{key}", choices=choices)
+            kind, choices = param.kind.value, tuple(param.choices)
+        return BlockParam(name, kind, REQUIRED, f"{node['id']}.{key}", choices=choices)
 
     # -- keys
 

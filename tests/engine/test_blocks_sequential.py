@@ -145,3 +145,14 @@ def test_onnx_export_through_sequential_blocks(tmp_path):
     exported = export_onnx(project, tmp_path / "r.onnx")
     report = verify_onnx(project, exported.path, reference_state=exported.state)
     assert report.ok, report.line()
+
+
+def test_a_copied_project_keeps_required_block_params_required(tmp_path):
+    """Project.copy deep-copies the block params; their REQUIRED default must survive it (saving a copy)."""
+    from graph_engine.catalog.spec import REQUIRED
+    from graph_engine.project_io import save_project
+
+    project = load_project(resnet_like()).copy()
+    assert project.blocks.definition("Downsample").params["channels"].default is REQUIRED
+    save_project(project, tmp_path / "copy.layerloom.json")
+    assert "default" not in project_to_dict(project)["blocks"]["Downsample"]["params"]["channels"]

@@ -46,6 +46,11 @@ def imports_end_to_end(module: nn.Module, shapes, tmp_path, name: str = "Net", d
     return result
 
 
+def _graphs(project):
+    """The project graph and every block definition's graph (an import keeps the module hierarchy)."""
+    return [project.graph] + [d.graph for d in project.blocks]
+
+
 def _built_keys(project):
     from graph_engine import build_model
 
@@ -237,7 +242,7 @@ def test_real_model_imports_end_to_end(key, tmp_path):
     _randomise_norms(module)
     shapes, dtypes = INPUTS.get(key, ([(3, 32, 32)], None))
     result = imports_end_to_end(module, shapes, tmp_path, key, dtypes)
-    found = collections.Counter(n.op for n in result.project.graph)
+    found = collections.Counter(n.op for g in _graphs(result.project) for n in g)
     assert ops <= set(found), ops - set(found)  # the layers that made it importable are there
     if key == "tv_efficientnet_b0":  # 16 squeeze-excitation gates; at 32x32 the last 5 act on 1x1 images
         gates = [n for n in result.project.graph if n.op == "Multiply"]
