@@ -372,10 +372,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     project_file, weights_file = save_import(imported, output)
     layers = sum(1 for node in imported.project.graph if node.op not in ("Input", "Output"))
     params = check(imported.project).total_params
-    print(f"imported {_clean(name)} from {_clean(source.name)}: {layers} layers, {params:,} parameters; wrote "
+    blocks = len(imported.project.blocks)
+    kept = f" at the top level, {blocks} block definition{'s' if blocks != 1 else ''} (the module's hierarchy)" \
+        if blocks else ""
+    print(f"imported {_clean(name)} from {_clean(source.name)}: {layers} layers{kept}, {params:,} parameters; wrote "
           f"{_clean(str(project_file))} and {_clean(str(weights_file))} (outputs match the module: max abs diff "
           f"{imported.max_abs_diff:.2g}); next: {PROG} check {_shell(str(project_file))} (to fine-tune: "
           f"{PROG} train {_shell(str(project_file))} --init {_shell(str(weights_file))})")
+    for note in imported.notes:  # keys of the module the hierarchy could not keep (graph_engine/importer/hierarchy.py)
+        print(f"note: {_clean(note)}")
     return EXIT_OK
 
 

@@ -156,3 +156,24 @@ def test_a_copied_project_keeps_required_block_params_required(tmp_path):
     assert project.blocks.definition("Downsample").params["channels"].default is REQUIRED
     save_project(project, tmp_path / "copy.layerloom.json")
     assert "default" not in project_to_dict(project)["blocks"]["Downsample"]["params"]["channels"]
+
+
+def test_a_named_sequential_block_keeps_node_ids_as_keys_and_has_no_forward(tmp_path):
+    data = resnet_like()
+    data["blocks"]["Downsample"]["sequential"] = "named"
+    project = load_project(data)
+    assert project_to_dict(project)["blocks"]["Downsample"]["sequential"] == "named"
+    keys = set(build_model(project).state_dict())
+    assert {"layer1.0.downsample.conv.weight", "layer2.0.downsample.bn.running_mean"} <= keys
+    source = generate_code(project)
+    downsample = source[source.index("class Downsample(nn.Sequential):"):source.index("class BasicBlockDown")]
+    assert "self.conv = nn.Conv2d(" in downsample and "def forward" not in downsample
+    path = tmp_path / "named.py"
+    path.write_text(source)
+    exported = import_file(path)
+    built = build_model(project).eval()
+    fresh = exported.create_model().eval()
+    fresh.load_state_dict(built.state_dict(), strict=True)
+    inputs = exported.example_inputs(2)
+    with torch.no_grad():
+        assert torch.equal(built(*inputs), fresh(*inputs))
