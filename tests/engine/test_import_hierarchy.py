@@ -136,7 +136,7 @@ def test_torchvision_models_import_as_blocks_with_torchvisions_keys(name, block_
     assert set(result.state) == set(source.state_dict()) and not result.notes
     exported, code = _exported(project, tmp_path)
     lines = code.splitlines()
-    assert len(lines) <= 250 and max(len(line) for line in lines) <= 110
+    assert len(lines) <= 250 and max(len(line) for line in lines) <= 120  # no 1,137-character cat line
     assert block_class in code
     model = exported.create_model()
     model.load_state_dict(source.state_dict(), strict=True)
