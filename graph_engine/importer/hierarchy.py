@@ -31,7 +31,7 @@ from typing import Any
 
 from torch import nn
 
-from graph_engine.blocks.edits import _between, _snake
+from graph_engine.blocks.edits import _between
 from graph_engine.blocks.model import BlockDef, BlockParam
 from graph_engine.blocks.names import block_name_problem, suggest_block_name
 from graph_engine.catalog import get_spec
@@ -454,7 +454,7 @@ class _Builder:
     def _definition(self, name: str, members: list[_Path]) -> tuple[BlockDef, list[dict[str, Any]]]:
         rep = members[0].raw
         columns: list[tuple[int, str]] = []
-        for index, node in enumerate(rep["nodes"]):
+        for index in range(len(rep["nodes"])):
             keys: list[str] = []
             for p in members:
                 keys += [k for k in p.raw["nodes"][index]["params"] if k not in keys]
