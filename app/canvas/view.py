@@ -106,6 +106,9 @@ class CanvasView(QGraphicsView):
         # The items cache their drawing as pixmaps in QPixmapCache (node_item.py); its 10 MB default holds
         # about one screenful of cards at 100% and would then evict and redraw them on every repaint.
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
+        # drawBackground covers every exposed pixel with the opaque grid tile: Qt need not clear it first.
+        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
         self.setAcceptDrops(True)
