@@ -3,20 +3,18 @@
 A classifier needs one score per class: a network with 10 outputs trained on a folder of 4 classes runs (the
 cross-entropy of 4 labels against 10 scores is defined) but learns a wrong problem, so the app refuses it.
 The exported train.py must refuse it the same way, so this rule lives in one function that depends on the
-standard library alone: the training script copies its source (it never imports LayerLoom).
+standard library alone: the training script copies its source (it never imports LayerLoom), so it uses no
+module-level names. Its arguments: task "classification", "regression" or "autoencoder"; num_classes, the
+classes of a classification dataset; target_shape, a target's shape per sample (regression; for an
+autoencoder, the input's shape); data, how the message names the dataset (e.g. "dataset 'moons'"). The details
+live here, not in its docstring, to keep the copy in every train.py short.
 """
 
 from __future__ import annotations
 
 
 def output_mismatch(task, out_shape, num_classes=None, target_shape=(), data="the data"):
-    """Why a network whose output per sample has shape `out_shape` cannot train on the data; None if it fits.
-
-    task: "classification", "regression" or "autoencoder"; num_classes: the classes of a classification
-    dataset; target_shape: a target's shape per sample (regression; for an autoencoder, the input's shape);
-    data: how the message names the dataset (e.g. "dataset 'moons'"). Self-contained (no module-level names):
-    the training script copies this function's source alone.
-    """
+    """Why a network whose output per sample has shape `out_shape` cannot train on the data; None if it fits."""
     import math
 
     out_shape = tuple(int(d) for d in out_shape)

@@ -113,7 +113,7 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     constants = [f"{key} = {_literal(value)}{_COMMENTS.get(key, '')}" for key, value in settings.items() if key in used]
     stdlib = "\n".join(line for line, bound in _STDLIB if bound in used)
     third_party = "\n".join(line for line, bound in _THIRD_PARTY if bound in used)
-    doc = _docstring(project, model_file, script_name, extra, user_file)
+    doc = _docstring(project, model_file, script_name, extra, user_file, bool(flags["STARTS_FROM"]))
     head = f"{doc}\n{stdlib}\n\n{third_party}\n\nHERE = Path(__file__).resolve().parent\n" + "\n".join(constants)
     body = "\n\n\n".join(f.strip("\n") for f in functions)
     return f'{head}\n\n\n{body}\n\n\nif __name__ == "__main__":\n    main()\n'
@@ -186,6 +186,8 @@ def _transfer_settings(project: Project, config: Any, base_dir: Any, settings: d
     settings["FRESH"] = () if init is None else tuple(init.fresh)
     settings["FROZEN"] = tuple(frozen_paths(project))
     flags["FROZEN_LAYERS"] = bool(settings["FROZEN"])
+    # A project that starts from weights or freezes layers is transfer learning: its script takes --init W.
+    flags["STARTS_FROM"] = init is not None or flags["FROZEN_LAYERS"]
 
 
 def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str]) -> dict[str, str]:
@@ -273,15 +275,16 @@ DIR/discriminator.safetensors, DIR/samples.png (samples of fixed noise) and DIR/
 '''
 
 
-def _docstring(project: Project, model_file: str, script_name: str, extra: list[str], user_file: bool) -> str:
+def _docstring(project: Project, model_file: str, script_name: str, extra: list[str], user_file: bool,
+               starts_from: bool) -> str:
     """The script's docstring: what it trains, what it needs, how to run it."""
     packages = "".join(f", {p}" for p in extra)
-    data_flag = " --data PATH" if user_file else ""
+    data_flag = (" --init W" if starts_from else "") + (" --data PATH" if user_file else "")
     return f'''"""Train {class_name_for(project.name)} ("{_doc_text(project.name)}") as LayerLoom trained it, without LayerLoom.
 
 Needs torch, numpy{packages} and safetensors; the model comes from {_doc_text(model_file)} (LayerLoom's exported code).
 
-    python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N --init W{data_flag}]
+    python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N{data_flag}]
     torchrun --standalone --nproc_per_node 2 {_doc_text(script_name)}   (DistributedDataParallel; --batch-size is per process)
 
 Writes DIR/model.safetensors (load with create_model().load_state_dict(..., strict=True)) and DIR/metrics.json.

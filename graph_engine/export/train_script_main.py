@@ -77,9 +77,10 @@ FROZEN: tuple = ()  # module paths of the frozen layers
 
 # The flags settled at export (see the module docstring).
 USER_FILE = TASK_KNOWN = CLASSIFICATION = AUTOENCODER = AUGMENTED = CLIPPED = MIXED_PRECISION = True
-SCHEDULED = PER_BATCH_SCHEDULE = PLATEAU_SCHEDULE = EARLY_STOPPED = FROZEN_LAYERS = True
+SCHEDULED = PER_BATCH_SCHEDULE = PLATEAU_SCHEDULE = EARLY_STOPPED = FROZEN_LAYERS = STARTS_FROM = True
 FLAGS = ("USER_FILE", "TASK_KNOWN", "CLASSIFICATION", "AUTOENCODER", "AUGMENTED", "CLIPPED", "MIXED_PRECISION",
-         "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED", "FROZEN_LAYERS")
+         "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED", "FROZEN_LAYERS",
+         "STARTS_FROM")
 
 
 def load_model_module():
@@ -127,9 +128,16 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     if USER_FILE:
         parser.add_argument("--data", default=DATASET["path"], help=f"the data file or folder (default {DATASET['path']})")
-    parser.add_argument("--init", default=INIT_WEIGHTS, help="start from these weights (.safetensors or a .pt "
-                        f"state_dict), matched by layer name (default {INIT_WEIGHTS})")
+    if STARTS_FROM:  # transfer learning: the project starts from given weights or freezes layers
+        parser.add_argument("--init", default=INIT_WEIGHTS, help="start from these weights (.safetensors or a .pt "
+                            f"state_dict), matched by layer name (default {INIT_WEIGHTS})")
+    else:
+        parser.add_argument("--init", help="starting weights: set them in LayerLoom (training.init), export again")
     args = parser.parse_args()
+    if not STARTS_FROM:  # the loader is copied only into the scripts of projects that start from weights
+        if args.init:
+            parser.error("this script was exported without weight loading; give the project starting weights "
+                         "(training.init, or Train from These Weights) in LayerLoom and export it again")
     if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
         parser.error("--epochs and --batch-size must be at least 1 and --lr above 0")
     return args
@@ -188,7 +196,8 @@ def main():
 
     seed_everything(args.seed)
     model = load_model_module().create_model().to(device)
-    fresh_keys = start_from(model, args.init, FRESH) if args.init else None
+    if STARTS_FROM:
+        fresh_keys = start_from(model, args.init, FRESH) if args.init else None
     if FROZEN_LAYERS:  # not trained: no gradients, and their normalisation statistics stay fixed
         fixed_norms = freeze(model, FROZEN)
     X_train, Y_train = to_device(X[train_idx], device), to_device(Y[train_idx], device)
@@ -224,9 +233,10 @@ def main():
         if FROZEN_LAYERS:
             print(f"frozen: {', '.join(FROZEN)} ({sum(p.numel() for p in model.parameters() if not p.requires_grad):,} "
                   "parameters not trained)", flush=True)
-        if fresh_keys is not None:
-            print(f"started from {args.init}" + (f"; newly initialised: {', '.join(fresh_keys)}" if fresh_keys else ""),
-                  flush=True)
+        if STARTS_FROM:
+            if fresh_keys is not None:
+                print(f"started from {args.init}"
+                      + (f"; newly initialised: {', '.join(fresh_keys)}" if fresh_keys else ""), flush=True)
 
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()

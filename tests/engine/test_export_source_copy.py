@@ -4,6 +4,8 @@ only the branches and functions its project uses, and the same primitives the en
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 import pytest
 
@@ -62,9 +64,10 @@ def test_an_adam_classifier_script_holds_only_what_it_uses():
                    "clipped_optimizer_step", "standardise", "EARLY_STOPPING", "if CLASSIFICATION", "--data",
                    "FROZEN", "def freeze(", "def train_mode("):
         assert unused not in source, unused
-    # 418: 341 before every script could start from given weights (--init, ~77 lines: reading, matching by
-    # name, the error naming the keys); the string version was 436 lines with every branch.
-    assert len(source.splitlines()) <= 422
+    # 329: the weight loader (--init, ~75 lines) is copied only into projects that start from weights or freeze
+    # layers (407 with it and output_mismatch's long docstring); the string version had 436 lines.
+    assert len(source.splitlines()) <= 334
+    assert "def matching_weights(" not in source and "def start_from(" not in source
 
 
 @pytest.mark.parametrize(("training", "present", "absent"), [
@@ -92,3 +95,13 @@ def test_the_script_copies_the_trainers_primitives_verbatim():
     source = generate_train_script(load_template("mlp_digits"))
     for fn in (recipe.split_indices, recipe.stratified_pick, recipe.classifier_sums, recipe.batch_end):
         assert inspect.getsource(fn) in source, fn.__name__
+
+
+def test_a_script_without_weight_loading_says_what_to_do_with_init(tmp_path):
+    """An ordinary project's script has no loader; `--init W` stops at once with what to do (no traceback)."""
+    script = tmp_path / "train.py"
+    script.write_text(generate_train_script(load_template("mlp_digits")), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script), "--init", "w.safetensors"], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "exported without weight loading" in proc.stderr and "training.init" in proc.stderr
