@@ -28,14 +28,17 @@ def sdpa_case(draw):
         v = lead + (source + 1, ev)
     elif how == "lead" and lead:
         q = (lead[0] + 1,) + q[1:]
-    return [TensorType(q), TensorType(k), TensorType(v)], how == "lead"
+    # torch broadcasts leading dims of size 1, and its batched kernel accepts a value length that differs
+    # from a key length of 1 (found by this test in CI); LayerLoom refuses both
+    torch_may_accept = how == "lead" or (how == "length" and source == 1)
+    return [TensorType(q), TensorType(k), TensorType(v)], torch_may_accept
 
 
 @settings(max_examples=50, deadline=None)
 @given(case=sdpa_case(), is_causal=st.booleans(), scale=st.sampled_from([None, 0.5]),
        dropout=st.sampled_from([0.0, 0.2]))
 def test_scaled_dot_product_attention(case, is_causal, scale, dropout):
-    types, torch_may_accept = case  # torch broadcasts leading dims of size 1; LayerLoom wants them equal
+    types, torch_may_accept = case
     raw = {"is_causal": is_causal, "scale": scale, "dropout_p": dropout}
     check_agrees("ScaledDotProductAttention", raw, types, torch_may_accept=torch_may_accept)
 
