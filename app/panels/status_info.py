@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from app.panels.param_editors import muted_color
-from graph_engine.training.freezing import parameter_split
 from graph_engine.training.fit import memory_fit, resolved_device
+from graph_engine.training.freezing import parameter_split
 from graph_engine.training.settings import batch_size_of
 from graph_engine.validation import CheckResult, estimated_memory_bytes
 

@@ -45,8 +45,8 @@ from app.panels.inspector import section_header
 from app.panels.param_editors import ParamEditor, editor_for, param_tooltip
 from app.theme import ERROR_COLOR, WARNING_COLOR
 from app.training.dataset_preview import DatasetPreview
-from app.training.run_status import run_status
 from app.training.device_info import DeviceCatalog, DeviceChoice, fallback_choices
+from app.training.run_status import run_status
 from app.training.session import (
     Progress,
     TrainingSession,

@@ -24,7 +24,12 @@ import sys
 from dataclasses import dataclass
 
 from graph_engine.training.settings_spec import MAX_BATCH_SIZE
-from graph_engine.validation import BYTES_PER_ELEMENT, CheckResult, activations_per_sample, estimated_memory_bytes
+from graph_engine.validation import (
+    BYTES_PER_ELEMENT,
+    CheckResult,
+    activations_per_sample,
+    estimated_memory_bytes,
+)
 
 USABLE_FRACTION = 0.8  # of the free memory, see the module docstring
 

@@ -64,15 +64,14 @@ from graph_engine.errors import InvalidGraphError, ProjectError
 from graph_engine.project import Project
 from graph_engine.project_io import load_project, parse_project, project_to_json, save_project
 from graph_engine.training import checkpoints as ck
-from graph_engine.training import recipe
+from graph_engine.training import live_edit, recipe
 from graph_engine.training.config import TrainingConfig, TrainingConfigError, check_task_and_loss
-from graph_engine.training import live_edit
 from graph_engine.training.devices import device_name, resolve_device, sensible_threads
 from graph_engine.training.events import (
+    ChangedEvent,
     EpochEvent,
     FailedEvent,
     FinishedEvent,
-    ChangedEvent,
     PausedEvent,
     ResumedEvent,
     RunResult,

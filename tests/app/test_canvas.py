@@ -23,8 +23,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.canvas import OP_MIME, CanvasView, EdgeItem, NodeItem, PortItem
-from app.canvas.clipboard import NODES_MIME, nodes_from_json
 from app.canvas.appearance import HEADER_H, NODE_WIDTH
+from app.canvas.clipboard import NODES_MIME, nodes_from_json
 from app.canvas.node_item import format_count, key_param_chunks
 from app.canvas.port_item import PortState
 from app.canvas.quick_add import search_catalog

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.export_dialog import ExportDialog, run_weights_file
+from app.export_dialog import run_weights_file
 from graph_engine.cli import main as cli_main
 from graph_engine.export import load_module_from_file, load_strict, read_weights, verify_code, verify_onnx
 from graph_engine.project_io import load_project, save_project
