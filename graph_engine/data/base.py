@@ -25,8 +25,8 @@ import numpy as np
 from graph_engine.catalog.spec import Param, ParamKind
 from graph_engine.errors import ProjectError
 
-TASKS = ("classification", "regression")
-KINDS = ("table", "image", "points2d", "series", "tokens")
+TASKS = ("classification", "regression", "language_model")
+KINDS = ("table", "image", "points2d", "series", "tokens", "text")
 
 PREVIEW_IMAGES = 16
 PREVIEW_ROWS = 8
@@ -133,7 +133,8 @@ class Dataset:
         - points2d: "points" (float32 [n, 2]) and "labels" (class index per point, up to 5000 points);
         - series: "series" (the first part of the underlying signal), "windows" (a few input windows as
           lists) and "targets" (the value each window predicts);
-        - tokens: "sequences" (a few sequences as lists of ints), "labels", "label_names", "vocab_size".
+        - tokens: "sequences" (a few sequences as lists of ints), "labels", "label_names", "vocab_size";
+        - text (a language model's windows): "texts" (a few windows as text), "vocab_size", "vocabulary".
         """
         out: dict[str, Any] = {
             "kind": self.kind,
@@ -151,6 +152,7 @@ class Dataset:
             "points2d": self._preview_points,
             "series": self._preview_series,
             "tokens": self._preview_tokens,
+            "text": self._preview_text,
         }[self.kind]
         out.update(builder())
         return out
@@ -242,6 +244,13 @@ class Dataset:
         pairs = [self._label_of(i) for i in picks]
         return {"sequences": sequences, "labels": [p[0] for p in pairs], "label_names": [p[1] for p in pairs],
                 "vocab_size": self.vocab_size}
+
+
+    def _preview_text(self) -> dict[str, Any]:
+        picks = list(range(min(PREVIEW_SEQUENCES, self.n_samples)))
+        vocab = self.class_names
+        texts = ["".join(vocab[int(t)] for t in self.X[i]) for i in picks]
+        return {"texts": texts, "vocab_size": self.vocab_size, "vocabulary": "".join(vocab)}
 
 
 def _round(v: float) -> float:

@@ -19,6 +19,13 @@ def output_mismatch(task, out_shape, num_classes=None, target_shape=(), data="th
 
     out_shape = tuple(int(d) for d in out_shape)
     shown = "[" + ", ".join(str(d) for d in out_shape) + "]"
+    if task == "language_model":
+        want = (*(int(d) for d in target_shape), num_classes)
+        if out_shape != want:
+            return (f"the network outputs {shown} per sample, but {data} has windows of {want[0]} tokens and a "
+                    f"vocabulary of {num_classes}, so it needs [{want[0]}, {num_classes}] (one score per token and "
+                    "position)")
+        return None
     if task == "classification":
         if out_shape != (num_classes,):
             return (f"the network outputs {shown} per sample, but {data} has {num_classes} classes, so it needs "

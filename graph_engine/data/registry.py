@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_engine.catalog.spec import REQUIRED, Param, ParamKind
-from graph_engine.data import builtin, idx_cifar, procedural_images, synthetic, user_files
+from graph_engine.data import builtin, idx_cifar, procedural_images, synthetic, text_chars, user_files
 from graph_engine.data.base import KINDS, Dataset, DatasetError, reshape_to
 
 DEFAULT_DATASET = "digits"  # a project without training.dataset trains on this
@@ -35,8 +35,8 @@ class DatasetInfo:
     name: str
     title: str
     description: str
-    kind: str  # "table" | "image" | "points2d" | "series" | "tokens" | "auto"
-    task: str  # "classification" | "regression" | "auto"
+    kind: str  # "table" | "image" | "points2d" | "series" | "tokens" | "text" | "auto"
+    task: str  # "classification" | "regression" | "language_model" | "auto"
     params: tuple[Param, ...]
     loader: Callable[..., Dataset]  # called with every param as a keyword (defaults filled, paths resolved)
     category: str = "built-in"  # "built-in" | "synthetic" | "user file": how a GUI groups the list
@@ -143,6 +143,18 @@ _INFOS = (
                 "code in any rotation, size and position, with noise. grayscale: [1, 28, 28]; rgb: coloured on a "
                 "coloured background, [3, 32, 32].", "image", "classification", _PROCEDURAL,
                 procedural_images.make_shapes, "synthetic"),
+    DatasetInfo("char_text", "Text, by character", "A text cut into windows of seq_len characters; each position "
+                "predicts the next character (a language model: the network outputs [seq_len, vocabulary]). "
+                "Without a path: Alice's Adventures in Wonderland (Lewis Carroll, public domain, 148 thousand "
+                "characters, 72 distinct). The vocabulary is the text's own characters.", "text",
+                "language_model",
+                (Param("path", DataParamKind.PATH, None, "a UTF-8 .txt file; empty: the shipped Alice text "  # type: ignore[arg-type]
+                       f"({_FILE_HINT})", nullable=True),
+                 Param("seq_len", ParamKind.INT, 64, "characters per window (the Input shape is [seq_len])", min=2,
+                       max=4096),
+                 Param("stride", ParamKind.INT, None, "characters between window starts (empty: seq_len, so "
+                       "windows do not overlap)", nullable=True, min=1, max=4096)),
+                text_chars.load_char_text, "built-in"),
     DatasetInfo("csv", "CSV file", "A table with a header row; pick the target column. Numeric features are "
                 "standardised; a text or small whole-number target is classification, else regression.",
                 "table", "auto",

@@ -13,7 +13,7 @@ Keys (all optional):
 | key | value | default |
 |---|---|---|
 | dataset | {"name": NAME, PARAM: VALUE...} (graph_engine.data.registry) | {"name": "digits"} |
-| task | classification, regression, autoencoder | the dataset's task |
+| task | classification, regression, autoencoder, language_model | the dataset's task |
 | loss | CrossEntropyLoss, MSELoss, L1Loss, HuberLoss | CrossEntropyLoss (classification), MSELoss |
 | optimizer | {"name": SGD/Adam/AdamW/RMSprop, "lr", "weight_decay", "momentum", "nesterov", "betas"} or a name | Adam, lr 0.001 (SGD: 0.01) |
 | schedule | {"name": none/step/cosine/onecycle/plateau, params} or a name | none |
@@ -251,17 +251,20 @@ class TrainingConfig:
 
 
 def default_loss(task: str) -> str:
-    return "CrossEntropyLoss" if task == "classification" else "MSELoss"
+    return "CrossEntropyLoss" if task in ("classification", "language_model") else "MSELoss"
 
 
 def check_task_and_loss(task: str, loss: str | None) -> str:
     """The loss to use for `task` (its default when `loss` is None); a TrainingConfigError if they clash."""
     if loss is None:
         return default_loss(task)
+    if task == "language_model" and loss != "CrossEntropyLoss":
+        raise TrainingConfigError(f"loss {loss} does not fit a language model (targets are the next tokens)",
+                                  "training.loss", "use CrossEntropyLoss")
     if task == "classification" and loss != "CrossEntropyLoss":
         raise TrainingConfigError(f"loss {loss} does not fit a classification task (targets are class indices)",
                                   "training.loss", "use CrossEntropyLoss, or set task to regression")
-    if task != "classification" and loss == "CrossEntropyLoss":
+    if task not in ("classification", "language_model") and loss == "CrossEntropyLoss":
         raise TrainingConfigError(f"CrossEntropyLoss needs class labels, but the task is {task}",
                                   "training.loss", "use MSELoss, L1Loss or HuberLoss for " + task)
     return loss
@@ -298,6 +301,11 @@ def _parse(training: Mapping[str, Any] | None) -> TrainingConfig:
             raise TrainingConfigError(f"dataset {dataset['name']!r} has class labels, so it cannot be used for "
                                       "regression", "training.task",
                                       "set task to classification (or autoencoder), or choose a regression dataset")
+        if (task == "language_model") != (_dataset_task(dataset) == "language_model"):
+            data_task = _dataset_task(dataset)
+            if data_task is not None:
+                raise TrainingConfigError(f"dataset {dataset['name']!r} is for {data_task}, but the task is {task}",
+                                          "training.task", f"set task to {data_task}, or choose another dataset")
     val_fraction = _number(training, "val_fraction", DEFAULT_VAL_FRACTION, "e.g. 0.2")
     if not 0.0 <= val_fraction < 1.0:
         raise TrainingConfigError(f"val_fraction must be at least 0 and below 1, not {_show(val_fraction)}",

@@ -57,13 +57,16 @@ class StepEvent:
 @dataclass
 class EpochEvent:
     """After one epoch. `record` holds: epoch, step, train_loss, lr, time_s, samples_per_s, and
-    train_accuracy/val_loss/val_accuracy (classification) or val_loss/val_mae/val_r2 (regression, autoencoder);
-    a validation figure is None when there is no validation set."""
+    train_accuracy/val_loss/val_accuracy (classification), val_loss/val_mae/val_r2 (regression, autoencoder) or
+    train_bits_per_char/val_loss/val_bits_per_char/val_accuracy (language model); a validation figure is None
+    when there is no validation set. `generated`: a language model's sample text after this epoch (the prompt,
+    then the generated characters), None for other tasks."""
 
     record: dict[str, Any]
     # A GAN run's fixed-noise samples after the epoch (float32 [N, *sample shape], meant to be in 0..1); the
     # record holds its figures: d_loss, g_loss, d_real_accuracy, d_fake_accuracy, sample_diversity, warning.
     samples: np.ndarray | None = None
+    generated: str | None = None
 
     @property
     def epoch(self) -> int:

@@ -92,6 +92,9 @@ from graph_engine.training.probes import ProbeRunner, find_first_nonfinite, nonf
 from graph_engine.training.recipe import seed_everything
 from graph_engine.validation import check
 
+SAMPLE_PROMPT = 16  # a language model's sample after each epoch: prompt characters, new ones, temperature
+SAMPLE_LENGTH = 240
+SAMPLE_TEMPERATURE = 0.8
 PROBE_BATCH = 64
 EVAL_CHUNK = 1024
 TIMING_KEYS = ("time_s", "samples_per_s")
@@ -341,9 +344,9 @@ class Trainer:
         self.device = device
         self._transfer(model)
         self._init_norms = _weight_norms(model, self.node_ops)
-        self.val_sst = total_sum_of_squares(self.y_val) if task != "classification" else None
-        self.loss_fn = make_loss(self.loss_name)
-        if task != "classification" and tuple(self.y_train.shape[1:]) != self.out_shape:
+        self.val_sst = total_sum_of_squares(self.y_val) if task in ("regression", "autoencoder") else None
+        self.loss_fn = make_loss(self.loss_name, task)
+        if task in ("regression", "autoencoder") and tuple(self.y_train.shape[1:]) != self.out_shape:
             self.loss_fn = recipe.reshaped_loss(self.loss_fn)
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
@@ -647,6 +650,11 @@ class Trainer:
             record["train_accuracy"] = train_acc
             record["val_loss"] = val["loss"]
             record["val_accuracy"] = val["accuracy"]
+        elif self.task == "language_model":
+            record["train_bits_per_char"] = recipe.bits(record["train_loss"])
+            record["val_loss"] = val["loss"]
+            record["val_bits_per_char"] = val["bits_per_char"]
+            record["val_accuracy"] = val["accuracy"]
         else:
             record["val_loss"] = val["loss"]
             record["val_mae"] = val["mae"]
@@ -687,8 +695,21 @@ class Trainer:
         if self.run_dir is not None:
             self._save_checkpoint()
             ck.write_json(self.run_dir / ck.METRICS_FILE, self.history)
-        self._emit(EpochEvent(record))
+        self._emit(EpochEvent(record, self._epoch_sample()))
         return reason
+
+    def _epoch_sample(self) -> str | None:
+        """A language model's text after this epoch: SAMPLE_LENGTH characters after the start of the first
+        validation window, drawn with its own seeded generator (training's random numbers are untouched)."""
+        if self.task != "language_model":
+            return None
+        from graph_engine.sampling.text import sample_text
+
+        vocabulary = self.dataset.class_names
+        source = self.X_val if len(self.X_val) else self.X_train
+        prompt = "".join(vocabulary[int(i)] for i in source[0, :SAMPLE_PROMPT].tolist())
+        return sample_text(self.model, vocabulary, prompt, SAMPLE_LENGTH, int(self.X_train.shape[1]),
+                           SAMPLE_TEMPERATURE, self.config.seed)
 
     # ---- endings ---------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Losses per task and the validation metrics: accuracy (classification), MAE and R2 (regression).
+"""Losses per task and the validation metrics: accuracy (classification), MAE and R2 (regression), bits per
+token and next-token accuracy (language model).
 
 Figures are plain Python floats; a figure that cannot be computed (no validation set, constant targets for
 R2) is None, never NaN, so records serialise to standard JSON.
@@ -15,12 +16,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graph_engine.training.recipe import classifier_sums, finite_or_none, regressor_sums, total_sum_of_squares
+from graph_engine.training.recipe import (
+    bits,
+    classifier_sums,
+    finite_or_none,
+    language_model_sums,
+    regressor_sums,
+    sequence_cross_entropy,
+    total_sum_of_squares,
+)
 
 
-def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def make_loss(name: str, task: str = "") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss function for a (checked) loss name: the functional form of the nn loss with its defaults
-    (mean reduction, Huber delta 1), which skips a module call per step."""
+    (mean reduction, Huber delta 1), which skips a module call per step. A language model's cross-entropy
+    runs over every position (recipe.sequence_cross_entropy)."""
+    if task == "language_model":
+        return sequence_cross_entropy
     return {
         "CrossEntropyLoss": F.cross_entropy,
         "MSELoss": F.mse_loss,
@@ -33,15 +45,22 @@ def evaluate(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, loss_fn: Callab
              chunk: int, sst: float | None = None, autocast: Any = None) -> dict[str, float | None]:
     """Mean loss and the task's metrics of `model` (put in eval mode by the caller) over X, Y.
 
-    classification: {"loss", "accuracy"}; regression / autoencoder: {"loss", "mae", "r2"}. The sums come from
+    classification: {"loss", "accuracy"}; regression / autoencoder: {"loss", "mae", "r2"}; language_model:
+    {"loss", "bits_per_char", "accuracy"} (accuracy of the next token over every position). The sums come from
     graph_engine.training.recipe, as in the exported train.py.
     """
     n = len(X)
     if n == 0:
         if task == "classification":
             return {"loss": None, "accuracy": None}
+        if task == "language_model":
+            return {"loss": None, "bits_per_char": None, "accuracy": None}
         return {"loss": None, "mae": None, "r2": None}
     ctx = autocast if autocast is not None else contextlib.nullcontext
+    if task == "language_model":
+        loss_sum, correct = language_model_sums(model, X, Y, loss_fn, chunk, ctx)
+        loss = finite_or_none(loss_sum / n)
+        return {"loss": loss, "bits_per_char": bits(loss), "accuracy": int(correct) / Y.numel()}
     if task == "classification":
         loss_sum, correct = classifier_sums(model, X, Y, loss_fn, chunk, ctx)
         return {"loss": finite_or_none(loss_sum / n), "accuracy": int(correct) / n}

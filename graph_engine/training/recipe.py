@@ -199,6 +199,12 @@ def reshaped_loss(loss_fn):
     return loss
 
 
+def sequence_cross_entropy(out, target):
+    """A language model's loss: the cross-entropy of every position's scores (out [N, T, V]) against its next
+    token (target [N, T]), averaged over all N * T positions."""
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))
+
+
 def optimizer_step(loss, optimizer):
     loss.backward()
     optimizer.step()
@@ -237,6 +243,27 @@ def classifier_sums(model, X, Y, loss_fn, chunk, autocast=contextlib.nullcontext
         loss_sum += float(loss) * len(xb)
         correct += (out.argmax(1) == yb).sum()
     return [loss_sum, float(correct)]
+
+
+@torch.inference_mode()
+def language_model_sums(model, X, Y, loss_fn, chunk, autocast=contextlib.nullcontext):
+    """[summed loss (per sequence: the mean over its positions), correctly predicted next tokens] of `model`
+    (in eval mode) over token sequences X and their next tokens Y, in chunks of `chunk` sequences."""
+    loss_sum = 0.0
+    correct = torch.zeros((), dtype=torch.int64, device=X.device)
+    for start in range(0, len(X), chunk):
+        xb, yb = X[start:start + chunk], Y[start:start + chunk]
+        with autocast():
+            out = model(xb)
+            loss = loss_fn(out, yb)
+        loss_sum += float(loss) * len(xb)
+        correct += (out.argmax(-1) == yb).sum()
+    return [loss_sum, float(correct)]
+
+
+def bits(nats):
+    """A loss in nats (natural log) as bits: per character for a character-level language model."""
+    return None if nats is None else nats / math.log(2)
 
 
 @torch.inference_mode()

@@ -18,7 +18,7 @@ from typing import Any
 
 from graph_engine.catalog.spec import Param, ParamKind
 
-TASKS = ("classification", "regression", "autoencoder")
+TASKS = ("classification", "regression", "autoencoder", "language_model")
 LOSSES = ("CrossEntropyLoss", "MSELoss", "L1Loss", "HuberLoss")
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle", "plateau")
@@ -56,7 +56,7 @@ def _s(key: str, section: str, label: str, kind: ParamKind, default: Any, doc: s
 SETTINGS: tuple[Setting, ...] = (
     _s("task", "Task", "task", P.CHOICE, AUTO, "what the network learns; auto: what the dataset serves",
        choices=(AUTO, *TASKS)),
-    _s("loss", "Task", "loss", P.CHOICE, AUTO, "auto: CrossEntropyLoss for classification, MSELoss otherwise",
+    _s("loss", "Task", "loss", P.CHOICE, AUTO, "auto: CrossEntropyLoss for classification and language models, MSELoss otherwise",
        choices=(AUTO, *LOSSES)),
     _s("optimizer.name", "Optimizer", "optimizer", P.CHOICE, "Adam", "the update rule", choices=OPTIMIZERS),
     _s("optimizer.lr", "Optimizer", "learning rate", P.FLOAT, 0.001,
