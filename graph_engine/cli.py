@@ -194,11 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a project without the GUI. RUN_DIR gets metrics.json (per-epoch history), "
                     "model.safetensors, best.safetensors, checkpoints to resume from, and a copy of the project."))
 
-    from graph_engine.cli_sample import add_sample_arguments
+    from graph_engine.cli_sample import add_sample_arguments  # its own module (text and image generators)
 
     add_sample_arguments(sub.add_parser(
-        "sample", help="sample a trained generator: an image grid (PNG)",
-        description="Draw from a trained generative network: a GAN's generator writes a PNG grid of images."))
+        "sample", help="what a trained generative model makes: text (language models) or an image grid",
+        description="Generate from a trained project: a language model prints text, an image generator writes "
+                    "a grid of samples."))
 
     p = sub.add_parser("import", help="import a PyTorch module (FILE.py:ClassName) as a project, with its weights",
                        description="Run FILE.py, build ClassName() (no arguments), trace it with torch.fx and save "

@@ -87,7 +87,9 @@ class _LoadTask(QRunnable):
 def summary_text(preview: dict[str, Any]) -> str:
     """ "1797 samples · [64] · 10 classes" """
     parts = [f"{preview['n_samples']:,} samples", "[" + ", ".join(str(d) for d in preview["sample_shape"]) + "]"]
-    if preview.get("num_classes"):
+    if preview.get("kind") == "text":
+        parts.append(f"{preview['vocab_size']} characters")
+    elif preview.get("num_classes"):
         parts.append(f"{preview['num_classes']} classes")
     else:
         parts.append(preview.get("task", ""))
@@ -285,7 +287,7 @@ class DatasetPreview(QWidget):
             text += " · " + "; ".join(preview["warnings"][:2])
         self.summary.setText(text)
         {"image": self._show_images, "table": self._show_table, "points2d": self._show_points,
-         "series": self._show_series, "tokens": self._show_tokens}[self.kind](preview)
+         "series": self._show_series, "tokens": self._show_tokens, "text": self._show_text}[self.kind](preview)
         self.loaded.emit(self.kind, text)
 
     def _show_images(self, preview: dict[str, Any]) -> None:
@@ -343,6 +345,12 @@ class DatasetPreview(QWidget):
         rows = [[" ".join(str(t) for t in seq), name] for seq, name in
                 zip(preview["sequences"], preview["label_names"], strict=True)]
         self._fill_table(["tokens", "label"], rows)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+
+    def _show_text(self, preview: dict[str, Any]) -> None:
+        # A window's line breaks and tabs shown as symbols, so each window stays one row.
+        rows = [[text.replace("\n", "\u23ce").replace("\t", "\u21e5")] for text in preview["texts"]]
+        self._fill_table(["windows of the text (each position predicts the next character)"], rows)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
 

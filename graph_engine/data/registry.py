@@ -152,8 +152,8 @@ _INFOS = (
                        f"({_FILE_HINT})", nullable=True),
                  Param("seq_len", ParamKind.INT, 64, "characters per window (the Input shape is [seq_len])", min=2,
                        max=4096),
-                 Param("stride", ParamKind.INT, None, "characters between window starts (empty: seq_len, so "
-                       "windows do not overlap)", nullable=True, min=1, max=4096)),
+                 Param("stride", ParamKind.INT, 0, "characters between window starts (0: seq_len, so windows "
+                       "do not overlap)", min=0, max=4096)),
                 text_chars.load_char_text, "built-in"),
     DatasetInfo("csv", "CSV file", "A table with a header row; pick the target column. Numeric features are "
                 "standardised; a text or small whole-number target is classification, else regression.",

@@ -23,8 +23,9 @@ import numpy as np
 
 from graph_engine.data.base import Dataset, DatasetError
 from graph_engine.data.limits import check_fits
+from graph_engine.resource_files import resource_path
 
-DEFAULT_TEXT = Path(__file__).resolve().parent.parent.parent / "resources" / "text" / "alice_in_wonderland.txt"
+DEFAULT_TEXT = resource_path("text", "alice_in_wonderland.txt")
 MAX_TEXT_BYTES = 64 << 20  # a text file is read whole; past this a person has picked the wrong file
 TOKEN_PEAK_BYTES = 8 * 2 * 2  # int64 inputs and targets, and a copy while splitting
 
@@ -67,9 +68,9 @@ def read_text(path: str | Path | None) -> tuple[str, Path]:
     return text, source
 
 
-def load_char_text(path: str | Path | None = None, seq_len: int = 64, stride: int | None = None) -> Dataset:
-    """The `char_text` dataset (see the module docstring). `stride` None means seq_len (no overlap)."""
-    stride = seq_len if stride is None else stride
+def load_char_text(path: str | Path | None = None, seq_len: int = 64, stride: int = 0) -> Dataset:
+    """The `char_text` dataset (see the module docstring). `stride` 0 means seq_len (no overlap)."""
+    stride = stride or seq_len
     if seq_len < 2:
         raise DatasetError(f"seq_len must be at least 2, not {seq_len}", "use seq_len 64")
     if stride < 1:

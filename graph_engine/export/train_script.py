@@ -35,7 +35,7 @@ from graph_engine.project import Project, class_name_for
 from graph_engine.project_io import atomic_write_text
 from graph_engine.validation import CheckResult, check
 
-USER_FILE_DATASETS = ("csv", "npz", "image_folder")
+USER_FILE_DATASETS = ("csv", "npz", "image_folder", "char_text")
 DISCRIMINATOR_FILE = "discriminator.py"  # a GAN's second network, beside the model file
 SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 STANDARDISED = ("iris", "wine", "breast_cancer", "diabetes", "csv", "npz")
@@ -92,6 +92,10 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     dataset: dict[str, Any] = {"name": name}
     for key, value in params.items():
         dataset[key] = str(value) if isinstance(value, Path) else value
+    if name == "char_text" and dataset["path"] is None:
+        from graph_engine.data.text_chars import DEFAULT_TEXT
+
+        dataset["path"] = str(DEFAULT_TEXT)  # the shipped text (--data gives another)
     task = config.task
     loss = config.loss
     if task is not None:
@@ -99,6 +103,8 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     image_shape = None
     if name == "digits":
         image_shape = (1, 8, 8)
+    elif name in ("stroke_digits", "shapes"):
+        image_shape = (1, 28, 28) if params["color"] == "grayscale" else (3, 32, 32)
     elif name == "image_folder":
         image_shape = (1 if params["color"] == "grayscale" else 3, params["size"], params["size"])
     user_file = name in USER_FILE_DATASETS
@@ -113,7 +119,8 @@ def generate_train_script(project: Project, *, model_file: str = "model.py", scr
     constants = [f"{key} = {_literal(value)}{_COMMENTS.get(key, '')}" for key, value in settings.items() if key in used]
     stdlib = "\n".join(line for line, bound in _STDLIB if bound in used)
     third_party = "\n".join(line for line, bound in _THIRD_PARTY if bound in used)
-    doc = _docstring(project, model_file, script_name, extra, user_file, bool(flags["STARTS_FROM"]))
+    doc = _docstring(project, model_file, script_name, extra, user_file, bool(flags["STARTS_FROM"]),
+                     task == "language_model")
     head = f"{doc}\n{stdlib}\n\n{third_party}\n\nHERE = Path(__file__).resolve().parent\n" + "\n".join(constants)
     body = "\n\n\n".join(f.strip("\n") for f in functions)
     return f'{head}\n\n\n{body}\n\n\nif __name__ == "__main__":\n    main()\n'
@@ -147,7 +154,13 @@ def _settings_and_flags(config: Any, task: str | None, loss: str | None, dataset
                         out_shape: tuple, image_shape: tuple | None, model_file: str,
                         user_file: bool) -> tuple[dict[str, Any], dict[str, bool | str]]:
     """The script's constants (only the referenced ones are written) and the flags that fold its branches."""
-    from graph_engine.training.loop import recipe_optimizer, recipe_schedule
+    from graph_engine.training.loop import (
+        SAMPLE_LENGTH,
+        SAMPLE_PROMPT,
+        SAMPLE_TEMPERATURE,
+        recipe_optimizer,
+        recipe_schedule,
+    )
 
     schedule = recipe_schedule(config)
     settings: dict[str, Any] = {
@@ -159,14 +172,16 @@ def _settings_and_flags(config: Any, task: str | None, loss: str | None, dataset
         "EARLY_STOPPING": None if config.early_stopping is None else config.early_stopping.to_dict(),
         "AUGMENT": dict(config.augment) if config.augment_active else None,
         "INPUT_SHAPE": tuple(int(d) for d in in_type.shape), "OUTPUT_SHAPE": out_shape, "IMAGE_SHAPE": image_shape,
-        "EVAL_CHUNK": 1024,
+        "EVAL_CHUNK": 1024, "SAMPLE_PROMPT": SAMPLE_PROMPT, "SAMPLE_LENGTH": SAMPLE_LENGTH,
+        "SAMPLE_TEMPERATURE": SAMPLE_TEMPERATURE,
     }
     if settings["AUGMENT"] is not None:
         settings["AUGMENT"]["shift"] = int(settings["AUGMENT"]["shift"])
     flags: dict[str, bool | str] = {
         "USER_FILE": user_file, "TASK_KNOWN": task is not None,
         "CLASSIFICATION": task == "classification" if task is not None else 'task == "classification"',
-        "AUTOENCODER": task == "autoencoder", "AUGMENTED": config.augment_active,
+        "AUTOENCODER": task == "autoencoder", "LANGUAGE_MODEL": task == "language_model",
+        "AUGMENTED": config.augment_active,
         "CLIPPED": bool(config.grad_clip), "MIXED_PRECISION": bool(config.mixed_precision),
         "SCHEDULED": schedule is not None, "PER_BATCH_SCHEDULE": config.schedule.per_batch,
         "PLATEAU_SCHEDULE": config.schedule.name == "plateau", "EARLY_STOPPED": config.early_stopping is not None,
@@ -192,16 +207,25 @@ def _transfer_settings(project: Project, config: Any, base_dir: Any, settings: d
 
 def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str]) -> dict[str, str]:
     """name -> folded source of every function the script may copy, in the order the script lists them."""
+    from graph_engine.data import procedural_images as procedural
     from graph_engine.data.image_folder import decode_image
     from graph_engine.data.output_fit import output_mismatch
+    from graph_engine.data.text_chars import char_windows
     from graph_engine.export import train_script_data as data_code
     from graph_engine.export import train_script_main as main_code
+    from graph_engine.sampling.text import sample_ids
     from graph_engine.training import recipe
     from graph_engine.training.loop import recipe_optimizer, recipe_schedule
 
     pool: dict[str, str] = {"load_data": function_source(getattr(data_code, f"load_{dataset_name}"), "load_data")}
-    for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows"):
+    for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows", "read_text_file",
+                   "text_vocabulary"):
         pool[helper] = function_source(getattr(data_code, helper))
+    pool["char_windows"] = function_source(char_windows)  # the char_text dataset's own windows
+    for fn in (procedural.arc, procedural.segments, procedural.star, procedural.digit_glyphs,
+               procedural.shape_glyphs, procedural.padded_glyphs, procedural.draw_glyphs, procedural.glyph_images):
+        pool[fn.__name__] = function_source(fn)  # the stroke digits and shapes, drawn as the app draws them
+    pool["sample_ids"] = function_source(sample_ids)  # the trainer's text sampler (graph_engine/sampling/text.py)
     skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
     for name, fn in vars(recipe).items():
         if inspect.isfunction(fn) and fn.__module__ == recipe.__name__ and fn not in skip:
@@ -276,9 +300,11 @@ DIR/discriminator.safetensors, DIR/samples.png (samples of fixed noise) and DIR/
 
 
 def _docstring(project: Project, model_file: str, script_name: str, extra: list[str], user_file: bool,
-               starts_from: bool) -> str:
+               starts_from: bool, language_model: bool = False) -> str:
     """The script's docstring: what it trains, what it needs, how to run it."""
     packages = "".join(f", {p}" for p in extra)
+    vocab = (" and DIR/vocabulary.json (id -> character),\nand prints text the trained model writes"
+             if language_model else "")
     data_flag = (" --init W" if starts_from else "") + (" --data PATH" if user_file else "")
     return f'''"""Train {class_name_for(project.name)} ("{_doc_text(project.name)}") as LayerLoom trained it, without LayerLoom.
 
@@ -287,7 +313,7 @@ Needs torch, numpy{packages} and safetensors; the model comes from {_doc_text(mo
     python {_doc_text(script_name)} [--epochs N --lr LR --batch-size N --device auto|cpu|cuda|mps --out DIR --seed N{data_flag}]
     torchrun --standalone --nproc_per_node 2 {_doc_text(script_name)}   (DistributedDataParallel; --batch-size is per process)
 
-Writes DIR/model.safetensors (load with create_model().load_state_dict(..., strict=True)) and DIR/metrics.json.
+Writes DIR/model.safetensors (load with create_model().load_state_dict(..., strict=True)) and DIR/metrics.json{vocab}.
 """
 '''
 

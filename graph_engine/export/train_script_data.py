@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from graph_engine.data.image_folder import decode_image  # noqa: F401 - copied into the script beside the loader
+from graph_engine.data.procedural_images import digit_glyphs, glyph_images, shape_glyphs
+from graph_engine.data.text_chars import char_windows
 
 DATASET: dict = {}  # the script's dataset settings (written by the exporter)
 
@@ -184,6 +186,41 @@ def load_tokens(path=None):
         X = np.where(ranks < n_high[:, None], high, low)
         y = y.astype(np.int64)
     return X.astype(np.int64), y, "classification"
+
+
+def load_stroke_digits(path=None):
+    """Pen-stroke digits 0-9 drawn in code ([1, 28, 28] grey or [3, 32, 32] colour), rotated up to 15 degrees."""
+    channels, side = (1, 28) if DATASET["color"] == "grayscale" else (3, 32)
+    X, y = glyph_images(digit_glyphs(), DATASET["n_samples"], channels, side, DATASET["noise"], DATASET["seed"],
+                        15.0, (0.55, 0.85))
+    return X, y, "classification"
+
+
+def load_shapes(path=None):
+    """Outline shapes drawn in code ([1, 28, 28] grey or [3, 32, 32] colour), in any rotation."""
+    channels, side = (1, 28) if DATASET["color"] == "grayscale" else (3, 32)
+    X, y = glyph_images(shape_glyphs(), DATASET["n_samples"], channels, side, DATASET["noise"], DATASET["seed"],
+                        180.0, (0.45, 0.8))
+    return X, y, "classification"
+
+
+def read_text_file(path):
+    """The text of a UTF-8 file (a BOM is skipped), as LayerLoom's char_text dataset reads it."""
+    with open(path, encoding="utf-8-sig") as fh:
+        return fh.read()
+
+
+def load_char_text(path):
+    """Windows of DATASET["seq_len"] characters (int64 ids) and each position's next character; the vocabulary
+    is the text's sorted characters (text_vocabulary)."""
+    seq_len = DATASET["seq_len"]
+    X, y, _ = char_windows(read_text_file(path), seq_len, DATASET["stride"] or seq_len)
+    return X, y, "language_model"
+
+
+def text_vocabulary(path):
+    """The characters of the text in id order (a language model's id -> character)."""
+    return char_windows(read_text_file(path), 2, 1 << 30)[2]
 
 
 def load_csv(path):

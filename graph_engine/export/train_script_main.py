@@ -23,16 +23,19 @@ import torch
 import torch.nn.functional as F
 
 from graph_engine.data.output_fit import output_mismatch
-from graph_engine.export.train_script_data import DATASET
+from graph_engine.export.train_script_data import DATASET, text_vocabulary
+from graph_engine.sampling.text import sample_ids
 from graph_engine.training.recipe import (
     all_sum,
     augment,
     auto_device,
     batch_end,
+    bits,
     classifier_sums,
     clipped_optimizer_step,
     finite_or_none,
     freeze,
+    language_model_sums,
     load_weights_into,
     matching_weights,
     optimizer_step,
@@ -41,6 +44,7 @@ from graph_engine.training.recipe import (
     reshaped_loss,
     scaled_optimizer_step,
     seed_everything,
+    sequence_cross_entropy,
     split_indices,
     start_distributed,
     steps_per_epoch,
@@ -74,12 +78,15 @@ EVAL_CHUNK = 1024
 INIT_WEIGHTS = None  # the weights file training starts from (None: the model's own initialisation)
 FRESH: tuple = ()  # layers that start from their own initialisation even so (a replaced head)
 FROZEN: tuple = ()  # module paths of the frozen layers
+SAMPLE_PROMPT = 16  # a language model's sample: prompt characters, new ones, temperature (the trainer's)
+SAMPLE_LENGTH = 240
+SAMPLE_TEMPERATURE = 0.8
 
 # The flags settled at export (see the module docstring).
-USER_FILE = TASK_KNOWN = CLASSIFICATION = AUTOENCODER = AUGMENTED = CLIPPED = MIXED_PRECISION = True
+USER_FILE = TASK_KNOWN = CLASSIFICATION = AUTOENCODER = LANGUAGE_MODEL = AUGMENTED = CLIPPED = MIXED_PRECISION = True
 SCHEDULED = PER_BATCH_SCHEDULE = PLATEAU_SCHEDULE = EARLY_STOPPED = FROZEN_LAYERS = STARTS_FROM = True
-FLAGS = ("USER_FILE", "TASK_KNOWN", "CLASSIFICATION", "AUTOENCODER", "AUGMENTED", "CLIPPED", "MIXED_PRECISION",
-         "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED", "FROZEN_LAYERS",
+FLAGS = ("USER_FILE", "TASK_KNOWN", "CLASSIFICATION", "AUTOENCODER", "LANGUAGE_MODEL", "AUGMENTED", "CLIPPED",
+         "MIXED_PRECISION", "SCHEDULED", "PER_BATCH_SCHEDULE", "PLATEAU_SCHEDULE", "EARLY_STOPPED", "FROZEN_LAYERS",
          "STARTS_FROM")
 
 
@@ -183,15 +190,21 @@ def main():
     else:
         X, Y, task, labels = prepare_data(None)
     classes = int(Y.max()) + 1 if task == "classification" and len(Y) else None
+    if LANGUAGE_MODEL:  # token ids are the text's characters, in sorted order
+        vocabulary = text_vocabulary(args.data)
+        classes = len(vocabulary)
     problem = output_mismatch(task, OUTPUT_SHAPE, classes, Y.shape[1:], "the data")  # the app's own rule
     if problem:
         sys.exit(f"error: {problem}")
-    if TASK_KNOWN:
+    if LANGUAGE_MODEL:  # the cross-entropy of every position's next token
+        loss_fn = sequence_cross_entropy
+    elif TASK_KNOWN:
         loss_fn = getattr(F, LOSS)
     else:
         loss_fn = F.cross_entropy if task == "classification" else F.mse_loss
     if not CLASSIFICATION:
-        loss_fn = reshaped_loss(loss_fn)
+        if not LANGUAGE_MODEL:
+            loss_fn = reshaped_loss(loss_fn)
     train_idx, val_idx = split_indices(len(X), labels, VAL_FRACTION, args.seed)
 
     seed_everything(args.seed)
@@ -204,7 +217,8 @@ def main():
     shard = val_idx[rank::world]  # each process scores its share of the validation set
     X_val, Y_val = to_device(X[shard], device), to_device(Y[shard], device)
     if not CLASSIFICATION:
-        sst = total_sum_of_squares(torch.from_numpy(np.asarray(Y[val_idx], dtype=np.float64)))
+        if not LANGUAGE_MODEL:
+            sst = total_sum_of_squares(torch.from_numpy(np.asarray(Y[val_idx], dtype=np.float64)))
     params = [p for p in model.parameters() if p.requires_grad]
     net, sampler = model, None
     if distributed:
@@ -286,7 +300,13 @@ def main():
         net.eval()
         scored = net.module if distributed else net
         chunk = max(bs, EVAL_CHUNK)
-        if CLASSIFICATION:
+        if LANGUAGE_MODEL:
+            if MIXED_PRECISION:
+                val_loss, val_correct = language_model_sums(scored, X_val, Y_val, loss_fn, chunk, autocast)
+            else:
+                val_loss, val_correct = language_model_sums(scored, X_val, Y_val, loss_fn, chunk)
+            sums = [loss_sum, seen, len(X_val), Y_val.numel(), val_loss, val_correct]
+        elif CLASSIFICATION:
             if MIXED_PRECISION:
                 val_loss, val_correct = classifier_sums(scored, X_val, Y_val, loss_fn, chunk, autocast)
             else:
@@ -300,7 +320,14 @@ def main():
             sums = [loss_sum, seen, len(X_val), Y_val.numel(), val_loss, abs_sum, sq_sum]
         if distributed:  # add up every process's share
             sums = all_sum(sums, device)
-        if CLASSIFICATION:
+        if LANGUAGE_MODEL:
+            loss_sum, seen_all, count, tokens, val_loss, val_correct = sums
+            train_loss = finite_or_none(loss_sum / max(seen_all, 1))
+            record = {"epoch": epoch, "train_loss": train_loss, "train_bits_per_char": bits(train_loss),
+                      "val_loss": finite_or_none(val_loss / count) if count else None}
+            record["val_bits_per_char"] = bits(record["val_loss"])
+            record["val_accuracy"] = val_correct / tokens if count else None
+        elif CLASSIFICATION:
             loss_sum, seen_all, correct, count, val_loss, val_correct = sums
             record = {"epoch": epoch, "train_loss": finite_or_none(loss_sum / max(seen_all, 1)),
                       "train_accuracy": correct / seen_all if seen_all else None,
@@ -338,6 +365,12 @@ def main():
                         print(f"early stopping: no improvement for {bad_epochs} epochs", flush=True)
                     break
 
+    if LANGUAGE_MODEL:  # what the trained model writes (LayerLoom shows the same sample after each epoch)
+        if main_process:
+            model.eval()
+            prompt = [int(i) for i in X[val_idx[0] if len(val_idx) else train_idx[0], :SAMPLE_PROMPT]]
+            new = sample_ids(model, prompt, SAMPLE_LENGTH, INPUT_SHAPE[0], SAMPLE_TEMPERATURE, args.seed)
+            print("generated text:\n" + "".join(vocabulary[i] for i in prompt + new), flush=True)
     if main_process:
         from safetensors.torch import save_file
 
@@ -348,6 +381,9 @@ def main():
         with open(out / "metrics.json", "w", encoding="utf-8") as fh:
             json.dump(history, fh, indent=1, allow_nan=False)
             fh.write("\n")
+        if LANGUAGE_MODEL:  # id -> character, to turn the model's outputs into text
+            with open(out / "vocabulary.json", "w", encoding="utf-8") as fh:
+                json.dump(vocabulary, fh, ensure_ascii=True)
         print(f"wrote {out / 'model.safetensors'} and {out / 'metrics.json'}", flush=True)
     if distributed:
         import torch.distributed as dist

@@ -71,4 +71,42 @@ def sample_text(model, vocabulary, prompt: str = "", length: int = 300, context:
     return decode(ids, vocabulary) + decode(new, vocabulary)
 
 
-__all__ = ["PromptError", "sample_ids", "sample_text"]
+
+
+def language_model_vocabulary(project, base_dir=None) -> tuple[str, ...]:
+    """The vocabulary (id -> character) of a language-model project's dataset: its text's sorted characters."""
+    from graph_engine.data import load_dataset
+    from graph_engine.training.config import TrainingConfig
+
+    config = TrainingConfig.from_project(project)
+    dataset = load_dataset(config.dataset, base_dir=base_dir)
+    if dataset.task != "language_model":
+        raise ProjectError(f"dataset {dataset.name!r} is not a language model's text", field="training.dataset",
+                           hint="text sampling needs a char_text dataset")
+    return tuple(dataset.class_names)
+
+
+def text_from_weights(project, weights, *, prompt: str = "", length: int = 300, temperature: float = 0.8,
+                      seed: int = 0, top_k: int | None = None, base_dir=None) -> str:
+    """Text written by `project`'s network with the weights file `weights` (see sample_text): what `layerloom
+    sample` prints and the app's Sample dialog shows. Raises ProjectError (WeightsError, PromptError...)."""
+    from graph_engine.codegen import compile_project
+    from graph_engine.export.weights import load_strict, read_weights
+    from graph_engine.validation import check
+
+    result = check(project)
+    if not result.ok:
+        raise ProjectError(f"the network has {len(result.errors)} error(s); first: {result.errors[0]}",
+                           hint="fix the network before sampling from it")
+    inputs = [n for n in result.order if n in result.live and project.graph.node(n).op == "Input"]
+    if len(inputs) != 1 or result.nodes[inputs[0]].outputs[0].dtype != "int64":
+        raise ProjectError("text sampling needs a network with one Input of token ids (int64)", field="graph",
+                           hint="sample from a language model such as the char_transformer template")
+    context = int(result.nodes[inputs[0]].outputs[0].shape[0])
+    vocabulary = language_model_vocabulary(project, base_dir)
+    model = compile_project(project, result).create_model()
+    load_strict(model, read_weights(weights), str(weights), {n: project.graph.node(n).op for n in project.graph.nodes})
+    return sample_text(model, vocabulary, prompt, length, context, temperature, seed, top_k)
+
+
+__all__ = ["PromptError", "language_model_vocabulary", "sample_ids", "sample_text", "text_from_weights"]

@@ -221,6 +221,8 @@ class Progress:
             self._line(self._epoch_text(event.record))
             if event.record.get("warning"):  # a GAN's collapse warning
                 self._line(f"warning: {event.record['warning']}")
+            if event.generated:  # a language model's sample, indented under its epoch
+                self._line("  generated: " + event.generated.replace("\n", "\n  "))
         elif isinstance(event, StartedEvent):
             self.epochs, self.steps, self.start_epoch = event.epochs, event.steps_per_epoch, event.start_epoch
             self.t_start = time.perf_counter()
@@ -241,8 +243,8 @@ class Progress:
     def _epoch_text(self, r: dict[str, Any]) -> str:
         width = len(str(self.epochs))
         parts = [f"epoch {r['epoch']:>{width}}/{self.epochs}"]
-        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_mae", "val_r2") if "d_loss" not in r \
-                else ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"):
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_bits_per_char", "val_accuracy", "val_mae",
+                    "val_r2") if "d_loss" not in r else ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"):
             if key in r:
                 value = r[key]
                 parts.append(f"{key} {'-' if value is None else f'{value:.4f}'}")

@@ -695,7 +695,7 @@ class Trainer:
         if self.run_dir is not None:
             self._save_checkpoint()
             ck.write_json(self.run_dir / ck.METRICS_FILE, self.history)
-        self._emit(EpochEvent(record, self._epoch_sample()))
+        self._emit(EpochEvent(record, generated=self._epoch_sample()))
         return reason
 
     def _epoch_sample(self) -> str | None:

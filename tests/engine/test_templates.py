@@ -30,8 +30,9 @@ NAMES = [t.name for t in TEMPLATES]
 REQUIRED = {"mlp_digits", "cnn_digits", "lenet5", "resnet_digits", "lstm_sine", "gru_tokens", "transformer_tokens",
             "autoencoder_digits", "unet_small", "dcgan_generator", "moons_mlp"}
 DATASETS = {"digits", "iris", "wine", "breast_cancer", "diabetes", "moons", "circles", "spirals", "xor", "sine",
-            "tokens"}
-LOSS_FOR_TASK = {"classification": "CrossEntropyLoss", "regression": "MSELoss", "autoencoder": "MSELoss"}
+            "tokens", "char_text", "stroke_digits"}
+LOSS_FOR_TASK = {"classification": "CrossEntropyLoss", "regression": "MSELoss", "autoencoder": "MSELoss",
+                 "language_model": "CrossEntropyLoss"}
 # Elements per sample of each built-in dataset whose size is fixed (a matching Input reshapes it).
 DATASET_FEATURES = {"digits": 64, "iris": 4, "wine": 13, "breast_cancer": 30, "diabetes": 10, "moons": 2,
                     "circles": 2, "spirals": 2, "xor": 2}

@@ -24,5 +24,36 @@ def test_transformer_classifier_sees_token_order():
 
 @pytest.mark.slow
 def test_lenet5_learns_the_procedural_28x28_digits():
-    # lenet5 names no dataset while the exported train.py cannot draw stroke_digits; every other setting is its own.
-    assert _best_val_accuracy("lenet5", {"name": "stroke_digits"}) >= 0.95
+    # Its own training section names stroke_digits (the exported train.py draws them too).
+    assert load_template("lenet5").training["dataset"] == {"name": "stroke_digits"}
+    project = load_template("lenet5")
+    event = Trainer(project, num_threads=1, probes=False).run()
+    assert isinstance(event, FinishedEvent), getattr(event, "message", event)
+    assert event.history[-1]["val_accuracy"] >= 0.95  # the final model, not the best epoch
+
+
+@pytest.mark.slow
+def test_char_transformer_writes_mostly_real_words_after_a_shortened_training(tmp_path, capsys):
+    """The template's defaults, 12 of its 40 epochs (benchmarks/README.md has the full run): validation under
+    2.5 bits per character, and `layerloom sample` prints text whose words are mostly words of the book."""
+    import re
+
+    from graph_engine import cli
+    from graph_engine.data.text_chars import DEFAULT_TEXT
+    from graph_engine.project_io import save_project
+
+    project = load_template("char_transformer")
+    config = TrainingConfig.from_project(project).with_overrides(epochs=12)
+    event = Trainer(project, config, run_dir=tmp_path / "run", num_threads=1, probes=False).run()
+    assert isinstance(event, FinishedEvent), getattr(event, "message", event)
+    assert event.history[-1]["val_bits_per_char"] <= 2.5
+    save_project(project, tmp_path / "char.layerloom.json")
+    capsys.readouterr()
+    assert cli.main(["sample", str(tmp_path / "char.layerloom.json"), "--weights", str(tmp_path / "run"),
+                     "--prompt", "Alice ", "--length", "800", "--seed", "0"]) == 0
+    generated = capsys.readouterr().out[len("Alice "):]
+    book = set(re.findall(r"[a-z]+", DEFAULT_TEXT.read_text(encoding="utf-8").lower()))
+    words = re.findall(r"[a-z]+", generated.lower())
+    # Measured: about two thirds after 10 epochs; characters drawn from their frequencies in the book alone
+    # give 18-21% (800 characters, three seeds).
+    assert len(words) >= 80 and sum(w in book for w in words) / len(words) >= 0.5
