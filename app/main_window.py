@@ -694,6 +694,7 @@ class MainWindow(QMainWindow):
             self.runs_panel = RunsPanel(self.training_session, self.dashboard)
             self.runs_panel.project_requested.connect(self.open_run_project)
             self.runs_panel.weights_requested.connect(self.train_from_run)
+            self.runs_panel.sample_requested.connect(self.sample_from_run)
             # In a scroll area only as a last resort: at 1400x900 the dashboard has its ~800 x 800 px and
             # every plot shows whole; a much smaller window scrolls instead of squeezing the plots unreadable.
             scroll = QScrollArea()
@@ -1008,6 +1009,24 @@ class MainWindow(QMainWindow):
             self.show_message(f"{run.name} kept no weights to start from")
             return False
         return self.train_from_weights(path)
+
+    def sample_from_run(self, run):
+        """A kept language-model run's Sample Text dialog (returned; None when the run kept no weights)."""
+        from app.training.sample_dialog import SampleTextDialog
+        from app.training.start_weights import run_weights
+        from graph_engine.project_io import load_project
+
+        meta = self.training_session.meta(run)
+        path = run_weights(meta.folder if meta is not None else None)
+        if meta is None or path is None:
+            self.show_message(f"{run.name} kept no weights to sample from")
+            return None
+        # The run folder's copy of the project has absolute dataset paths (graph_engine/training/loop.py).
+        saved = meta.folder / "project.layerloom.json"
+        project = load_project(saved) if saved.is_file() else meta.snapshot
+        dialog = SampleTextDialog(project, path, title=run.name, parent=self)
+        dialog.show()
+        return dialog
 
     def open_run_project(self, run) -> bool:
         """The project a run trained (its snapshot), as a new untitled project."""

@@ -248,7 +248,7 @@ def _num(value: Any) -> float:
 class RunData(QObject):
     """One run's data for the plots (module docstring). Methods are called in the GUI thread."""
 
-    updated = Signal(str)  # "steps" | "epoch" | "probe" | "status" | "changes"
+    updated = Signal(str)  # "steps" | "epoch" | "probe" | "status" | "changes" | "generated"
 
     STEP_COLUMNS = ("step", "x", "loss", "smoothed", "lr")
 
@@ -285,6 +285,7 @@ class RunData(QObject):
         self.changes: list[dict[str, Any]] = []
         self._pieces: list[tuple[float, float, int]] = []
         self.samples: np.ndarray | None = None  # a GAN run's latest fixed-noise samples (EpochEvent.samples)
+        self.generated: list[tuple[int, str]] = []  # a language model's (epoch, sample text), in epoch order
 
     # ---- settings and derived values ------------------------------------------------------------------
 
@@ -414,6 +415,8 @@ class RunData(QObject):
             if event.samples is not None:  # a GAN run's fixed-noise samples (app/training/plots/gan_samples.py)
                 self.samples = event.samples
             self.add_epoch(event.record)
+            if event.generated:
+                self.add_generated(event.epoch, event.generated)
         elif isinstance(event, ProbeEvent):
             self.add_probe(event)
         elif isinstance(event, StartedEvent):
@@ -468,6 +471,11 @@ class RunData(QObject):
         if self.steps_per_epoch is None and record.get("step") and record.get("epoch") == 1:
             self._set_steps_per_epoch(int(record["step"]))
         self.updated.emit("epoch")
+
+    def add_generated(self, epoch: int, text: str) -> None:
+        """A language model's sample text after `epoch` (EpochEvent.generated)."""
+        self.generated.append((int(epoch), str(text)))
+        self.updated.emit("generated")
 
     def add_probe(self, event: ProbeEvent) -> None:
         """Keep the probe as the latest one and add each layer's statistics to its history."""

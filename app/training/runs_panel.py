@@ -89,6 +89,7 @@ class RunsPanel(QWidget):
     run_activated = Signal(object)
     project_requested = Signal(object)  # RunData: open the project it trained (its snapshot)
     weights_requested = Signal(object)  # RunData: train the document from its weights (transfer learning)
+    sample_requested = Signal(object)  # RunData: a language model's Sample Text dialog
 
     def __init__(self, session: TrainingSession, dashboard: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -285,6 +286,9 @@ class RunsPanel(QWidget):
         weights.setToolTip("Start the next runs of the open project from the weights this run trained")
         weights.setEnabled(run.status not in ("running", "paused"))
         menu.addAction("Open Project", lambda: self.project_requested.emit(run))
+        if run.task == "language_model":
+            sample = menu.addAction("Sample Text…", lambda: self.sample_requested.emit(run))
+            sample.setEnabled(run.status not in ("running", "paused"))
         menu.addAction("Resume", self.resume_selected).setEnabled(self.resume_button.isEnabled())
         menu.addSeparator()
         menu.addAction("Delete", self._remove_selected).setEnabled(self.remove_button.isEnabled())

@@ -542,6 +542,8 @@ class TrainingSession(QObject):
 
     def _on_epoch(self, meta: RunMeta, event: EpochEvent) -> None:
         meta.run.add_epoch(event.record)
+        if event.generated:  # a language model's sample after this epoch
+            meta.run.add_generated(event.epoch, event.generated)
         self.epoch_ended.emit(meta.run, event.record)
         # A small network ends 50 epochs a second: the run list and the warning follow a few times a second.
         self._epoch_dirty.add(meta)

@@ -37,6 +37,7 @@ from app.training.plots.decision_boundary import DecisionBoundary
 from app.training.plots.feature_maps import FeatureMaps
 from app.training.plots.gan_losses import GanLosses
 from app.training.plots.gan_samples import GanSamples
+from app.training.plots.generated_text import GeneratedText, is_language_model
 from app.training.plots.gradient_norms import GradientNorms
 from app.training.plots.loss_plot import LossPlot
 from app.training.plots.lr_plot import LrPlot
@@ -84,6 +85,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("gan_samples", GanSamples, slot="network", applies=_is_gan),  # a GAN: its fixed-noise samples
     PanelSpec("feature_maps", FeatureMaps, slot="network", applies=_has_feature_maps),
     PanelSpec("decision_boundary", DecisionBoundary, slot="network"),
+    PanelSpec("generated_text", GeneratedText, slot="confusion_matrix", applies=is_language_model),
     PanelSpec("confusion_matrix", ConfusionMatrix),
 ]
 ATTRIBUTES = {"loss": "loss_plot", "metric": "metric_plot", "lr": "lr_plot", "activations": "activation_histograms",

@@ -172,7 +172,8 @@ class MetricPlot(LivePanel):
         if run is None:
             self.show_placeholder("Accuracy (or MAE and R² for regression) appears after the first epoch.")
             return
-        self._set_mode("classification" if run.is_classification else "regression")
+        # A language model's accuracy is its next-character accuracy (its bits per character: generated_text.py).
+        self._set_mode("classification" if run.is_classification or run.task == "language_model" else "regression")
         self._show_overlay_curves()
         if not run.records:
             self.show_placeholder("Appears after the first epoch." if run.failure is None
