@@ -23,6 +23,7 @@ def test_transformer_classifier_sees_token_order():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # ~25 s of one core; a loaded shared machine takes many times that
 def test_lenet5_learns_the_procedural_28x28_digits():
     # Its own training section names stroke_digits (the exported train.py draws them too).
     assert load_template("lenet5").training["dataset"] == {"name": "stroke_digits"}
@@ -33,6 +34,7 @@ def test_lenet5_learns_the_procedural_28x28_digits():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # ~2.5 minutes of one core; a loaded shared machine takes many times that
 def test_char_transformer_writes_mostly_real_words_after_a_shortened_training(tmp_path, capsys):
     """The template's defaults, 12 of its 40 epochs (benchmarks/README.md has the full run): validation under
     2.5 bits per character, and `layerloom sample` prints text whose words are mostly words of the book."""
