@@ -207,7 +207,6 @@ def _transfer_settings(project: Project, config: Any, base_dir: Any, settings: d
 
 def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str]) -> dict[str, str]:
     """name -> folded source of every function the script may copy, in the order the script lists them."""
-    from graph_engine.data import procedural_images as procedural
     from graph_engine.data.image_folder import decode_image
     from graph_engine.data.output_fit import output_mismatch
     from graph_engine.data.text_chars import char_windows
@@ -222,9 +221,7 @@ def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str])
                    "text_vocabulary"):
         pool[helper] = function_source(getattr(data_code, helper))
     pool["char_windows"] = function_source(char_windows)  # the char_text dataset's own windows
-    for fn in (procedural.arc, procedural.segments, procedural.star, procedural.digit_glyphs,
-               procedural.shape_glyphs, procedural.padded_glyphs, procedural.draw_glyphs, procedural.glyph_images):
-        pool[fn.__name__] = function_source(fn)  # the stroke digits and shapes, drawn as the app draws them
+    pool.update(_procedural_pool())
     pool["sample_ids"] = function_source(sample_ids)  # the trainer's text sampler (graph_engine/sampling/text.py)
     skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
     for name, fn in vars(recipe).items():
@@ -240,6 +237,15 @@ def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str])
     for name in ("load_model_module", "prepare_data", "parse_args", "start_from", "to_device", "main"):
         pool[name] = fold(function_source(getattr(main_code, name)), flags)
     return pool
+
+
+def _procedural_pool() -> dict[str, str]:
+    """The stroke digits' and shapes' drawing functions, drawn as the app draws them."""
+    from graph_engine.data import procedural_images as procedural
+
+    return {fn.__name__: function_source(fn) for fn in (
+        procedural.arc, procedural.segments, procedural.star, procedural.digit_glyphs, procedural.shape_glyphs,
+        procedural.padded_glyphs, procedural.draw_glyphs, procedural.glyph_images)}
 
 
 def _gan_script(project: Project, config: Any, model_file: str, script_name: str, result: CheckResult) -> str:
@@ -266,6 +272,7 @@ def _gan_script(project: Project, config: Any, model_file: str, script_name: str
     pool: dict[str, str] = {"load_data": function_source(getattr(train_script_data, f"load_{name}"), "load_data")}
     for helper in ("standardise", "table_classes", "class_sizes", "finish_points", "windows"):
         pool[helper] = function_source(getattr(train_script_data, helper))
+    pool.update(_procedural_pool())
     skip = set(recipe.OPTIMIZERS.values()) | set(recipe.SCHEDULES.values())
     for module in (recipe, gan_recipe, image_grid):
         for fn_name, fn in vars(module).items():
