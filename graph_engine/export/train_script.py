@@ -239,6 +239,14 @@ def _function_pool(config: Any, dataset_name: str, flags: dict[str, bool | str])
     return pool
 
 
+def _gan_dataset(config: Any) -> dict[str, Any]:
+    """The dataset's settings with every param's default filled in (the loaders read them all)."""
+    from graph_engine.data import dataset_info, resolve_dataset_params
+
+    name = config.dataset["name"]
+    return {"name": name, **resolve_dataset_params(dataset_info(name), config.dataset)}
+
+
 def _procedural_pool() -> dict[str, str]:
     """The stroke digits' and shapes' drawing functions, drawn as the app draws them."""
     from graph_engine.data import procedural_images as procedural
@@ -263,7 +271,7 @@ def _gan_script(project: Project, config: Any, model_file: str, script_name: str
                            field="training.dataset", hint="train it in LayerLoom (`layerloom train`), or use digits")
     discriminator_file = (Path(model_file).parent / DISCRIMINATOR_FILE).as_posix()
     settings: dict[str, Any] = {
-        "MODEL_FILE": model_file, "DISCRIMINATOR_FILE": discriminator_file, "DATASET": dict(config.dataset),
+        "MODEL_FILE": model_file, "DISCRIMINATOR_FILE": discriminator_file, "DATASET": _gan_dataset(config),
         "GAN": config.gan.to_dict(), "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size, "SEED": config.seed,
         "DEVICE": config.device, "NOISE_SHAPE": nets.noise_shape, "SAMPLE_SHAPE": nets.sample_shape,
         "FIXED_NOISE_SEED_OFFSET": FIXED_NOISE_OFFSET, "REAL_DIVERSITY_SAMPLES": REAL_DIVERSITY_SAMPLES,
