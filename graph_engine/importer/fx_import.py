@@ -144,8 +144,20 @@ def _hierarchical(module: nn.Module, mapper: Mapper, flat, source: str) -> Impor
         more = f" and {len(renamed) - 6} more" if len(renamed) > 6 else ""
         notes.append(f"{len(renamed)} of the module's layers or parameters are stored under other names "
                      f"(a checkpoint of the module needs them renamed): {shown}{more}")
+    dropped = _keys_not_kept(module, state, renamed)
+    if dropped:
+        shown = ", ".join(dropped[:6]) + (f" and {len(dropped) - 6} more" if len(dropped) > 6 else "")
+        notes.append(f"{len(dropped)} of the module's state_dict entries have no place in the project (a layer "
+                     f"makes them from its params, e.g. a sinusoidal position table): {shown}; load a checkpoint "
+                     "of the module with strict=False, or drop these keys first")
     modules = {user_path(k): prefixes[v] for k, v in mapper.module_nodes.items()}
     return ImportResult(project, state, diff, modules, notes)
+
+
+def _keys_not_kept(module: nn.Module, state: dict, renamed: dict[str, str]) -> list[str]:
+    """The module's state_dict keys that are neither in the imported state nor under a renamed path."""
+    under = tuple(path + "." for path in renamed)
+    return [key for key in module.state_dict() if key not in state and key not in renamed and not key.startswith(under)]
 
 
 __all__ = ["ImportProblem", "ImportReport", "ImportResult", "forget_module", "import_file", "import_module",

@@ -293,6 +293,8 @@ class Mapper(CallHandlers):
             raise Unsupported(f"self.{user_path(target)} is called {calls} times: LayerLoom layers cannot share weights; "
                               "use one layer per call")
         inputs = inputs if inputs is not None else self._module_inputs(n, op)
+        if n.meta.get("causal"):  # called with a causal mask (tracing.py folds it)
+            params = {**params, "causal": True}
         node_id = self._add(n, op, params, inputs)
         self.module_of[node_id] = "" if target == ROOT else user_path(target)
         if has_weights:

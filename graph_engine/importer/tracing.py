@@ -56,12 +56,46 @@ def trace_module(module: nn.Module, concrete: dict[str, Any] | None = None) -> f
     graph = tracer.trace(module, concrete_args=concrete or None)
     if concrete:
         _drop_specialised_placeholders(graph, len([n for n in graph.nodes if n.op == "placeholder"]) - len(concrete))
+    _fold_causal_masks(graph)
     for node in graph.nodes:
         if node.op in ("call_module", "get_attr"):
             node.target = f"{ROOT}.{node.target}"
     root = nn.Module()
     root.add_module(ROOT, module)
     return fx.GraphModule(root, graph, class_name=type(module).__name__)
+
+
+# (mask keyword, flag keyword) of the attention and transformer layers' causal calls, as the catalog emits them
+CAUSAL_KEYWORDS = (("attn_mask", "is_causal"), ("src_mask", "is_causal"), ("mask", "is_causal"),
+                   ("tgt_mask", "tgt_is_causal"))
+
+
+def _fold_causal_masks(graph: fx.Graph) -> None:
+    """A layer called with a mask and `is_causal=True` (torch then takes the mask to be the causal one, as
+    `nn.Transformer.generate_square_subsequent_mask` makes it) is that layer with `causal` on: the call loses
+    both keywords, the node is marked (`meta["causal"]`) and the mask's own nodes (torch.full, torch.triu),
+    used by nothing else, are removed."""
+    for node in list(graph.nodes):
+        if node.op != "call_module":
+            continue
+        for mask_key, flag_key in CAUSAL_KEYWORDS:
+            if node.kwargs.get(flag_key) is True and isinstance(node.kwargs.get(mask_key), fx.Node):
+                mask = node.kwargs[mask_key]
+                node.kwargs = {k: v for k, v in node.kwargs.items() if k not in (mask_key, flag_key)}
+                node.meta["causal"] = True
+                _erase_unused(graph, mask)
+
+
+def _erase_unused(graph: fx.Graph, node: fx.Node) -> None:
+    """Remove `node` and then whatever fed only it (never a placeholder)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.users or n.op in ("placeholder", "output"):
+            continue
+        feeds = [a for a in n.all_input_nodes]
+        graph.erase_node(n)
+        stack.extend(feeds)
 
 
 def _drop_specialised_placeholders(graph: fx.Graph, keep: int) -> None:
