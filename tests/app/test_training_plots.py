@@ -28,6 +28,9 @@ from graph_engine.training.events import (
     StepEvent,
 )
 
+# A ceiling for waits on the GUI (a redraw turn, a run's next event): generous, because CI shares two cores
+# with other work; a wait that passes returns as soon as its condition holds.
+WAIT_MS = 20000
 MOONS = {"epochs": 12, "probe_every": 5}
 CNN = {"epochs": 3, "probe_every": 10}
 
@@ -87,7 +90,7 @@ def curve_len(curve) -> int:
 
 def settle(qtbot, dashboard: TrainingDashboard) -> None:
     """Wait until no visible panel has a redraw pending (they take turns: app/training/plots/refresh.py)."""
-    qtbot.waitUntil(lambda: not any(p.dirty and p.isVisible() for p in dashboard.panels.values()), timeout=5000)
+    qtbot.waitUntil(lambda: not any(p.dirty and p.isVisible() for p in dashboard.panels.values()), timeout=WAIT_MS)
 
 
 def make_dashboard(qtbot, size=(1400, 860)) -> TrainingDashboard:
@@ -217,7 +220,7 @@ def test_every_moons_plot_receives_data_as_the_run_goes(qtbot, moons):
     for event in events:
         feed(run, [event])
         if isinstance(event, list) and len(lengths) < 3:  # watch the first few batches arrive
-            with qtbot.waitSignal(loss.refreshed, timeout=2000):
+            with qtbot.waitSignal(loss.refreshed, timeout=WAIT_MS):
                 pass
             lengths.append(curve_len(loss.raw_curve))
     assert lengths == sorted(lengths) and lengths[0] < lengths[-1]  # the curve grows batch by batch
@@ -259,7 +262,7 @@ def test_cnn_digits_shows_feature_maps_and_a_ten_class_confusion_matrix(qtbot, c
     run, events = replay(cnn)
     dashboard.set_run(run)
     feed(run, events)
-    qtbot.waitUntil(lambda: not dashboard.feature_maps.dirty, timeout=2000)
+    qtbot.waitUntil(lambda: not dashboard.feature_maps.dirty, timeout=WAIT_MS)
     dashboard.flush()
     maps = dashboard.feature_maps
     assert dashboard.network_view.currentWidget() is maps
@@ -280,7 +283,7 @@ def test_cnn_digits_shows_feature_maps_and_a_ten_class_confusion_matrix(qtbot, c
     assert list(grads.curves) == ["conv1", "bn1", "conv2", "bn2", "fc1", "fc2"]
     dashboard.select_layer("act1")  # a ReLU: its dead fraction is shown
     hist = dashboard.activation_histograms
-    qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=2000)
+    qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=WAIT_MS)
     assert "dead" in hist.subtitle_label.full_text()
 
 
@@ -380,13 +383,13 @@ def test_select_layer_switches_the_histogram_and_gradient_views(qtbot, moons):
     assert hist.shown_layer == "fc1"
     first = hist.image.image.copy()
     dashboard.select_layer("act2")
-    qtbot.waitUntil(lambda: hist.shown_layer == "act2", timeout=2000)
+    qtbot.waitUntil(lambda: hist.shown_layer == "act2", timeout=WAIT_MS)
     assert hist.layer_combo.currentText() == "act2"
     assert "Tanh" in hist.subtitle_label.full_text()
     assert not np.array_equal(first, hist.image.image)
     assert np.allclose(hist.mean_curve.getData()[1], moons.layers["act2"].series.column("mean"))
     dashboard.select_layer("fc2")
-    qtbot.waitUntil(lambda: hist.shown_layer == "fc2", timeout=2000)
+    qtbot.waitUntil(lambda: hist.shown_layer == "fc2", timeout=WAIT_MS)
     dashboard.flush()  # the panels take turns to redraw (refresh.py): the gradient norms' may come later
     grads = dashboard.gradient_norms
     widths = {node: curve.opts["pen"].widthF() for node, curve in grads.curves.items()}
@@ -394,12 +397,12 @@ def test_select_layer_switches_the_histogram_and_gradient_views(qtbot, moons):
     assert grads.curves["fc2"].zValue() > grads.curves["fc1"].zValue()
     assert grads.subtitle_label.full_text().startswith("fc2: grad")
     dashboard.select_layer("act1")  # no parameters: no gradient line stands out
-    qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=2000)
+    qtbot.waitUntil(lambda: hist.shown_layer == "act1", timeout=WAIT_MS)
     dashboard.flush()
     assert len({curve.opts["pen"].widthF() for curve in grads.curves.values()}) == 1
     assert grads.subtitle_label.full_text() == "act1 has no parameters"
     dashboard.select_layer("input")  # a node that is not probed
-    qtbot.waitUntil(lambda: hist.showing_placeholder, timeout=2000)
+    qtbot.waitUntil(lambda: hist.showing_placeholder, timeout=WAIT_MS)
     assert "input" in hist.placeholder.text()
     hist.layer_combo.setCurrentIndex(0)
     hist.layer_combo.activated.emit(0)  # picking in the panel's own list selects everywhere
@@ -418,7 +421,7 @@ def test_hidden_panels_do_not_refresh_until_shown(qtbot, moons):
     qtbot.wait(3 * REFRESH_MS)
     assert all(p.refresh_count == 0 and p.dirty for p in dashboard.panels.values())
     dashboard.show()
-    qtbot.waitUntil(lambda: dashboard.loss_plot.refresh_count == 1, timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.loss_plot.refresh_count == 1, timeout=WAIT_MS)
     assert curve_len(dashboard.loss_plot.raw_curve) == len(run.steps)
     # A panel hidden inside a shown dashboard (the network view shows one of its two) stays dirty too.
     settle(qtbot, dashboard)
@@ -427,11 +430,11 @@ def test_hidden_panels_do_not_refresh_until_shown(qtbot, moons):
     dashboard.loss_plot.hide()
     before = dashboard.loss_plot.refresh_count
     run.add_epoch(dict(run.records[-1], epoch=run.current_epoch + 1))
-    qtbot.waitUntil(lambda: dashboard.metric_plot.refresh_count >= 2, timeout=3000)  # visible: refreshed
+    qtbot.waitUntil(lambda: dashboard.metric_plot.refresh_count >= 2, timeout=WAIT_MS)  # visible: refreshed
     settle(qtbot, dashboard)
     assert dashboard.loss_plot.refresh_count == before and dashboard.loss_plot.dirty
     dashboard.loss_plot.show()
-    qtbot.waitUntil(lambda: not dashboard.loss_plot.dirty, timeout=2000)
+    qtbot.waitUntil(lambda: not dashboard.loss_plot.dirty, timeout=WAIT_MS)
     assert curve_len(dashboard.loss_plot.val_curve) == len(run.records)
 
 
@@ -444,7 +447,7 @@ def test_a_burst_of_updates_costs_one_refresh(qtbot, moons):
     steps = [e for batch in events if isinstance(batch, list) for e in batch]
     for step in steps:  # one signal per step: the worst a feeder could do
         run.add_steps([step])
-    with qtbot.waitSignal(dashboard.loss_plot.refreshed, timeout=2000):
+    with qtbot.waitSignal(dashboard.loss_plot.refreshed, timeout=WAIT_MS):
         pass
     settle(qtbot, dashboard)
     assert dashboard.loss_plot.refresh_count - counts["loss"] == 1
@@ -523,7 +526,7 @@ def test_panels_follow_a_switch_to_a_dark_palette(qtbot, cnn):
                         (QPalette.ColorRole.Text, "#e3e6ea"), (QPalette.ColorRole.WindowText, "#e3e6ea")):
         palette.setColor(role, QColor(color))
     dashboard.setPalette(palette)
-    qtbot.waitUntil(lambda: dashboard.confusion_matrix.colors.dark, timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.confusion_matrix.colors.dark, timeout=WAIT_MS)
     qtbot.wait(REFRESH_MS + 50)
     dashboard.flush()
     assert all(p.colors.dark for p in dashboard.panels.values())
@@ -536,7 +539,7 @@ def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cn
     dashboard.set_run(cnn)
     assert dashboard.columns == 4
     dashboard.resize(800, 820)  # the Train perspective at 1400x900
-    qtbot.waitUntil(lambda: dashboard.columns == 3, timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.columns == 3, timeout=WAIT_MS)
     qtbot.wait(REFRESH_MS + 50)
     loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_view.geometry(),  # its cell (GAN: a stack)
                         dashboard.lr_plot.geometry())
@@ -545,7 +548,7 @@ def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cn
     heights = [dashboard.grid.cellRect(row, 0).height() for row in range(3)]
     assert min(heights) > 200  # three rows, each its share
     dashboard.resize(560, 1200)
-    qtbot.waitUntil(lambda: dashboard.columns == 2, timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.columns == 2, timeout=WAIT_MS)
     qtbot.wait(REFRESH_MS + 50)
     loss, metric, lr = (dashboard.loss_plot.geometry(), dashboard.metric_view.geometry(),  # its cell (GAN: a stack)
                         dashboard.lr_plot.geometry())
@@ -554,7 +557,7 @@ def test_the_dashboard_flows_its_panels_over_four_three_or_two_columns(qtbot, cn
     heights = [dashboard.grid.cellRect(row, 0).height() for row in range(4)]
     assert min(heights) > 150  # every row gets its share, not just the ones whose labels wrap
     dashboard.resize(1400, 860)
-    qtbot.waitUntil(lambda: dashboard.columns == 4, timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.columns == 4, timeout=WAIT_MS)
 
 
 def test_flow_cells_fill_each_row():
@@ -587,7 +590,7 @@ def test_a_run_deleted_by_the_runs_list_leaves_the_dashboard(qtbot, qapp, moons)
     shown.deleteLater()
     overlaid.deleteLater()
     qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-    qtbot.waitUntil(lambda: dashboard.run is None and dashboard.overlay_runs == [kept], timeout=2000)
+    qtbot.waitUntil(lambda: dashboard.run is None and dashboard.overlay_runs == [kept], timeout=WAIT_MS)
     assert dashboard.loss_plot.run is None and dashboard.loss_plot.overlay_runs == [kept]
     dashboard.set_run(kept)  # no "Signal source has been deleted"
     assert dashboard.overlay_runs == []
