@@ -182,21 +182,21 @@ class MetricPlot(LivePanel):
         self.show_content()
         epochs = run.epoch_values("epoch")
         if self.mode == "classification":
-            self.train_curve.setData(epochs, 100.0 * run.epoch_values("train_accuracy"))
-            self.val_curve.setData(epochs, 100.0 * run.epoch_values("val_accuracy"))
+            _plot_finite(self.train_curve, epochs, 100.0 * run.epoch_values("train_accuracy"))
+            _plot_finite(self.val_curve, epochs, 100.0 * run.epoch_values("val_accuracy"))
             self.r2_curve.setData([], [])
         else:
             self.train_curve.setData([], [])
-            self.val_curve.setData(epochs, run.epoch_values("val_mae"))
-            self.r2_curve.setData(epochs, run.epoch_values("val_r2"))
+            _plot_finite(self.val_curve, epochs, run.epoch_values("val_mae"))
+            _plot_finite(self.r2_curve, epochs, run.epoch_values("val_r2"))
         for other, (train, val, r2) in zip(self.overlay_runs, self.overlay_curves, strict=False):
             x = other.epoch_values("epoch")
             if self.mode == "classification":
-                train.setData(x, 100.0 * other.epoch_values("train_accuracy"))
-                val.setData(x, 100.0 * other.epoch_values("val_accuracy"))
+                _plot_finite(train, x, 100.0 * other.epoch_values("train_accuracy"))
+                _plot_finite(val, x, 100.0 * other.epoch_values("val_accuracy"))
             else:
-                val.setData(x, other.epoch_values("val_mae"))
-                r2.setData(x, other.epoch_values("val_r2"))
+                _plot_finite(val, x, other.epoch_values("val_mae"))
+                _plot_finite(r2, x, other.epoch_values("val_r2"))
         self._set_markers(len(epochs) <= MARKERS_MAX)
         planned = max([r.epochs_planned or 0 for r in (run, *self.overlay_runs)] + [run.current_epoch])
         if planned and planned != self._planned_epochs:
@@ -239,3 +239,11 @@ class MetricPlot(LivePanel):
 
 
 __all__ = ["MetricPlot"]
+
+
+def _plot_finite(curve, x, y) -> None:
+    """Plot only the epochs that have the value: a run that does not record it (a language model's training
+    accuracy) has NaN there, and an all-NaN series makes pyqtgraph's autorange warn on every repaint."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    curve.setData(x[keep], y[keep])
