@@ -28,7 +28,7 @@ from app.training.run_data import RunData
 from app.training.session import TrainingSession, overfitting_message, overfitting_streak
 from app.training.training_panel import TrainingPanel
 from app.training.worker import STEP_INTERVAL_S, TrainingWorker
-from graph_engine.training.events import FailedEvent, FinishedEvent, LayerStats, StoppedEvent
+from graph_engine.training.events import EpochEvent, FailedEvent, FinishedEvent, LayerStats, StoppedEvent
 from tests.app.training_windows import new_window
 
 RUN_TIMEOUT = 120_000  # ms: the first run of a process imports torch and builds the model code
@@ -519,8 +519,7 @@ def test_overfitting_warning_shows_in_the_panel(win, qtbot):
     meta = session.meta(run)
     session._current = meta  # replay epochs as if the run were still going
     for i, v in enumerate([0.9, 0.7, 0.6, 0.65, 0.7, 0.8]):
-        session._on_epoch(meta, type("E", (), {"record": {"epoch": 10 + i, "train_loss": 1.0 - 0.1 * i,
-                                                          "val_loss": v}})())
+        session._on_epoch(meta, EpochEvent({"epoch": 10 + i, "train_loss": 1.0 - 0.1 * i, "val_loss": v}))
     session._epoch_timer.stop()
     session._epochs_settled()  # what the 250 ms timer does
     session._current = None
