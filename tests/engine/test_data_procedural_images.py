@@ -60,20 +60,3 @@ def test_too_many_images_for_memory_is_refused_before_drawing(monkeypatch):
     monkeypatch.setenv(ENV_VAR, "1M")
     with pytest.raises(DatasetError, match="lower n_samples"):
         load_dataset({"name": "stroke_digits", "n_samples": 100_000})
-
-
-def test_exporting_a_train_script_for_a_procedural_dataset_is_a_clear_error():
-    # The exported train.py has no copy of these generators yet: a ProjectError naming the field, never a KeyError.
-    from graph_engine import parse_project
-    from graph_engine.errors import ProjectError
-    from graph_engine.export import generate_train_script
-
-    nodes = [{"id": "x", "op": "Input", "params": {"shape": [1, 28, 28]}}, {"id": "flat", "op": "Flatten"},
-             {"id": "fc", "op": "Linear", "params": {"out_features": 10}}, {"id": "y", "op": "Output"}]
-    edges = [{"src": "x", "dst": "flat"}, {"src": "flat", "dst": "fc"}, {"src": "fc", "dst": "y"}]
-    project = parse_project({"format": "layerloom", "format_version": 1, "name": "probe",
-                             "graph": {"nodes": nodes, "edges": edges},
-                             "training": {"dataset": {"name": "stroke_digits"}}})
-    with pytest.raises(ProjectError, match="cannot make the 'Stroke digits") as info:
-        generate_train_script(project)
-    assert info.value.field == "training.dataset" and "layerloom train" in info.value.hint

@@ -230,7 +230,9 @@ def test_import_refuses_to_overwrite_without_force(capsys, tmp_path):
 
 
 def test_a_training_script_for_data_that_does_not_fit_comes_with_a_warning(capsys, tmp_path):
-    save_project(load_template("lenet5"), tmp_path / "lenet.layerloom.json")  # 28x28 input, digits are 8x8
+    lenet = load_template("lenet5")
+    lenet.training = {**lenet.training, "dataset": {"name": "digits"}}  # 28x28 input, digits are 8x8
+    save_project(lenet, tmp_path / "lenet.layerloom.json")
     code, out, err = run(capsys, "export", tmp_path / "lenet.layerloom.json", "--code", tmp_path / "m.py",
                          "--train-script", tmp_path / "t.py")
     assert code == 0 and (tmp_path / "t.py").is_file()

@@ -75,7 +75,7 @@ def test_user_errors_never_print_a_traceback(tmp_path, capsys):
     garbage.write_text("{not json", encoding="utf-8")
     assert run_train([str(garbage), "--out", str(tmp_path / "a")]) == 2
     assert run_train([str(tmp_path / "missing.layerloom.json")]) == 2
-    assert run_train([str(write(tmp_path, "lenet5")), "--out", str(tmp_path / "b")]) == 1  # data does not fit
+    assert run_train([str(write(tmp_path, "lenet5", dataset={"name": "digits"})), "--out", str(tmp_path / "b")]) == 1  # 8x8 into 28x28
     bad = write(tmp_path, "moons_mlp", epochs="many")
     assert run_train([str(bad), "--out", str(tmp_path / "c")]) == 1
     assert run_train(["--resume", str(tmp_path / "nothing")]) == 1

@@ -187,7 +187,7 @@ def test_simulated_out_of_memory_suggests_half_the_batch_size():
 
 
 def test_dataset_that_does_not_fit_the_input_is_a_clear_failure():
-    result = Trainer(project("lenet5", epochs=1)).run()  # a 28x28 LeNet on the 8x8 digits
+    result = Trainer(project("lenet5", epochs=1, dataset={"name": "digits"})).run()  # a 28x28 LeNet on the 8x8 digits
     assert isinstance(result, FailedEvent) and result.kind == "data"
     assert "64 values per sample" in result.message and "784" in result.message
 
