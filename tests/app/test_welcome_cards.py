@@ -3,9 +3,10 @@ card's tooltip always holds the whole description."""
 
 from __future__ import annotations
 
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel
 
-from app.welcome import TemplateCard, TemplateGallery
+from app.welcome import CARD_WIDTH, TemplateCard, TemplateGallery
 from graph_engine.templates import list_templates
 
 
@@ -33,6 +34,28 @@ def test_a_longer_description_is_elided_and_whole_in_the_tooltip(qtbot):
     shown = summary_of(card).text()
     assert shown.endswith("…") and len(shown.splitlines()) == 3
     assert long in card.toolTip()
+
+
+def test_every_card_title_fits_the_card_or_is_elided_with_the_whole_title_in_the_tooltip(qtbot):
+    templates = list_templates()
+    gallery = TemplateGallery(templates)
+    qtbot.addWidget(gallery)
+    for info in templates:
+        card = gallery.card(info.name)
+        heading = card.findChild(QLabel, "cardTitle")
+        shown = heading.text()
+        assert QFontMetrics(heading.font()).horizontalAdvance(shown) <= CARD_WIDTH, info.name
+        assert shown == info.title or (shown.endswith("…") and info.title.startswith(shown[:-1].rstrip())), shown
+        assert info.title in card.toolTip()
+
+
+def test_a_title_too_wide_for_the_card_is_elided(qtbot):
+    title = "Character transformer (GPT-style) with a much longer name than any card has room for"
+    card = TemplateCard("long", title, "A description.", lambda *_: None)
+    qtbot.addWidget(card)
+    shown = card.findChild(QLabel, "cardTitle").text()
+    assert shown.endswith("…") and len(shown) < len(title)
+    assert title in card.toolTip()
 
 
 def test_a_long_recent_project_name_is_elided_with_the_whole_path_as_tooltip(qtbot, tmp_path):
