@@ -595,6 +595,17 @@ def _graph(raw: dict[str, Any]) -> Graph:
     return graph
 
 
+def _container_label(members: list[_Path]) -> str:
+    """The name a plain container's definition is called by: its attribute name, or for one definition that
+    several attributes share (ResNet's layer1 and layer4) their common stem (`layer`), so that no stage is
+    named after another one."""
+    labels = [m.label if not m.label.isdigit() else m.path for m in members]
+    stems = {re.sub(r"[_.]?\d+$", "", label) for label in labels}
+    if len(set(labels)) > 1 and len(stems) == 1 and stems != {""}:
+        return stems.pop()
+    return labels[0]
+
+
 def _names_for(builder: _Builder, groups: list[list[_Path]]) -> list[tuple[list[_Path], str]]:
     """A class name per group: the module's class, or for plain containers the attribute's CamelCase form.
     Groups of one class that differ are told apart by the one part only they have (`BasicBlockDownsample`)
@@ -603,8 +614,7 @@ def _names_for(builder: _Builder, groups: list[list[_Path]]) -> list[tuple[list[
     for members in groups:
         module = builder._module(members[0].path)
         if module is None or type(module) in CONTAINERS:
-            label = members[0].label if not members[0].label.isdigit() else members[0].path
-            base = suggest_block_name(label)
+            base = suggest_block_name(_container_label(members))
         else:
             base = suggest_block_name(type(module).__name__)
         by_base.setdefault(base, []).append(members)

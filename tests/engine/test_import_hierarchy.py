@@ -143,3 +143,24 @@ def test_torchvision_models_import_as_blocks_with_torchvisions_keys(name, block_
     assert _same_outputs(source, model, shape) <= TOLERANCE
     if name == "densenet121":  # the growing concatenation reads as a person writes it
         assert "torch.cat([x, conv2], dim=1)" in code and "class DenseBlock6(nn.Sequential):" in code
+
+
+class SharedStages(nn.Module):
+    """layer1 and layer3 have one structure, layer2 another: the shared definition is not named after layer1."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer1 = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+        self.layer2 = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8))
+        self.layer3 = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+
+    def forward(self, x):
+        return self.layer3(self.layer2(self.layer1(x)))
+
+
+def test_a_definition_shared_by_several_containers_takes_their_common_stem_not_the_first_ones_name():
+    source = SharedStages().eval()
+    project = import_module(source, [(8,)], name="SharedStages").project
+    blocks = {n.id: n.block for n in project.graph if n.block}
+    assert blocks == {"layer1": "Layer", "layer2": "Layer2", "layer3": "Layer"}
+    assert set(project.blocks.names) == {"Layer", "Layer2"}
